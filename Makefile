@@ -1,0 +1,55 @@
+# delai: `make run` to see it work, `make test` to check it. `make help` lists everything.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# uv installs the locked stack in seconds; it is bootstrapped into .tools when not on PATH.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+DATA ?= data
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help setup run test test-all lint format bench bench-simulate clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: $(VENV)/.synced ## create .venv with the locked dependencies (idempotent)
+
+run: setup ## make demo data if there is none, validate it and summarise it
+	$(BIN)/delai demo --data-dir $(DATA)
+
+test: setup ## the test suite (what CI runs); slow and bench tests excluded
+	$(BIN)/pytest
+
+test-all: setup ## every test, slow ones included
+	$(BIN)/pytest -m "not bench"
+
+lint: setup ## ruff (style, imports, bugs) and mypy on forecasting/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: bench-simulate ## every benchmark (prints measured figures and ratios to targets)
+
+bench-simulate: setup ## simulate ~1 million applications and time it against the 30 s target
+	$(BIN)/python -m experiments.bench_simulate
+
+clean: ## remove the virtualenv, caches and demo outputs
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts

@@ -1,0 +1,152 @@
+"""The `delai` command line: simulate, validate, import event logs, and the demo `make run` uses.
+
+Logging is configured here, in the entry point, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from forecasting.capacity import validate_capacity
+from forecasting.contract import validate_applications
+from forecasting.errors import DelaiError
+from forecasting.settings import Settings
+from forecasting.summary import segment_summary
+from forecasting.tables import scan_table
+from training import console
+
+app = typer.Typer(
+    help="delai: processing-time estimates for public services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="Applications: CSV, Parquet, or a folder of Parquet files.")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="The date the data is as of (default: today).")
+]
+
+
+def _parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DelaiError(f"`{field}` must be an ISO date like 2026-11-28, got '{value}'") from None
+
+
+def quarantine_path_for(data: Path) -> Path:
+    """Where the quarantine file goes: next to the data, named after it."""
+    stem = data.name if data.is_dir() else data.stem
+    return data.parent / f"{stem}.quarantine.csv"
+
+
+@app.command()
+def validate(
+    data: DataOption,
+    as_of: AsOfOption = None,
+    capacity: Annotated[
+        Path | None, typer.Option(help="Optional capacity table to validate as well.")
+    ] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Where to write quarantined rows (default: next to data).")
+    ] = None,
+) -> None:
+    """Check applications against the contract; write refused rows, with reasons, to a file."""
+    settings = Settings()
+    as_of_day = _parse_date(as_of, "--as-of") if as_of else date.today()
+    with console.spinner(f"validating {data}"):
+        result = validate_applications(
+            scan_table(data), as_of=as_of_day, salt=settings.id_salt.get_secret_value()
+        )
+    target = quarantine or quarantine_path_for(data)
+    _write_quarantine(result.quarantine, target)
+    console.print_report(result.report, quarantine_path=str(target))
+    if capacity is not None:
+        cap = validate_capacity(scan_table(capacity, field="capacity"))
+        cap_target = quarantine_path_for(capacity)
+        _write_quarantine(cap.quarantine, cap_target)
+        console.print_report(cap.report, quarantine_path=str(cap_target))
+    if result.report.accepted:
+        summary = segment_summary(result.applications, as_of=as_of_day)
+        console.print_frame(summary, title="Segments (processing days of completed files)")
+
+
+def _write_quarantine(frame: pl.DataFrame, target: Path) -> None:
+    try:
+        frame.write_csv(target)
+    except OSError as exc:
+        raise DelaiError(
+            f"`--quarantine` must be a writable path, got '{target}' ({exc.strerror}); "
+            "pass --quarantine to write it elsewhere"
+        ) from None
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write applications/capacity Parquet to.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    scenario: Annotated[str, typer.Option(help="steady, surge, outage or hiring.")] = "steady",
+    start: Annotated[str | None, typer.Option(help="First day (default: 3 years ago).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (default: today).")] = None,
+    scale: Annotated[float, typer.Option(help="Multiplies demand and staffing.")] = 1.0,
+) -> None:
+    """Simulate a passport and benefits operation: the demo data and the ground truth."""
+    from forecasting.simulate import simulate as run_simulation
+    from forecasting.simulate import write_simulation
+
+    end_day = _parse_date(end, "--end") if end else date.today()
+    start_day = _parse_date(start, "--start") if start else end_day - timedelta(days=3 * 365)
+    with console.progress_bar(f"simulating {scenario}") as update:
+        result = run_simulation(
+            start=start_day,
+            end=end_day,
+            seed=seed,
+            scenario=scenario,
+            scale=scale,
+            progress=update,
+        )
+    written = write_simulation(result, out)
+    console.out.print(
+        f"simulated {result.applications.height:,} applications ({scenario}, seed {seed}, "
+        f"{start_day} to {end_day})"
+    )
+    for name, path in written.items():
+        console.out.print(f"  {name}: {path}")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="Where demo data lives.")] = None,
+) -> None:
+    """What `make run` does: make demo data if there is none, then validate and summarise it."""
+    settings = Settings()
+    folder = data_dir or settings.data_dir
+    applications = folder / "applications.parquet"
+    if not applications.exists():
+        console.out.print(f"no data in {folder}: simulating a steady operation")
+        simulate(out=folder, seed=7, scenario="steady", start=None, end=None, scale=1.0)
+    capacity = folder / "capacity.parquet"
+    validate(
+        data=applications,
+        as_of=None,
+        capacity=capacity if capacity.exists() else None,
+        quarantine=None,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except DelaiError as exc:
+        console.fail(str(exc))
+        raise SystemExit(2) from None
