@@ -25,7 +25,7 @@ AS_OF = date(2026, 6, 30)
 
 
 def _raw(**columns: list[object]) -> pl.LazyFrame:
-    return pl.LazyFrame(columns, schema={name: pl.String for name in columns})
+    return pl.LazyFrame(columns, schema=dict.fromkeys(columns, pl.String))
 
 
 def test_clean_rows_are_accepted_with_defaults() -> None:

@@ -1,0 +1,56 @@
+"""The FIFO fluid queue: when is the k-th file in line reached, and how does a backlog evolve.
+
+Kept apart from any model so that estimates for applicants and the planners' what-ifs run the
+same engine. Everything is numpy over whole arrays; a day index 0 is the as-of day and future
+days are 1..H.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+_F = npt.NDArray[np.float64]
+
+
+def reach_offsets(positions: _F, daily_capacity: _F) -> _F:
+    """For each queue position (1 = next in line), the first future day whose cumulative capacity
+    reaches it; past the horizon, the horizon's average daily capacity is extrapolated.
+
+    `daily_capacity[h]` is the work done on day h + 1 after the as-of day.
+    """
+    cumulative = np.cumsum(daily_capacity)
+    horizon = cumulative.size
+    idx = np.searchsorted(cumulative, positions, side="left")
+    inside = idx < horizon
+    offsets = (idx + 1).astype(np.float64)
+    total = cumulative[-1] if horizon else 0.0
+    rate = total / horizon if horizon and total > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beyond = horizon + np.ceil((positions - total) / rate) if rate > 0 else np.inf
+    return np.where(inside, offsets, beyond)
+
+
+def fifo_positions(open_submitted: npt.NDArray[np.int64], submitted: npt.NDArray[np.int64]) -> _F:
+    """Queue position of a file submitted on each day among the sorted open files (ties: middle)."""
+    before = np.searchsorted(open_submitted, submitted, side="left")
+    through = np.searchsorted(open_submitted, submitted, side="right")
+    return before + np.maximum(through - before, 1) / 2.0
+
+
+def project_backlog(backlog: _F, arrivals: _F, capacity: _F) -> tuple[_F, _F]:
+    """Daily completions and end-of-day backlog when arrivals meet capacity (fluid model).
+
+    `backlog` has shape (segments,), `arrivals` and `capacity` (segments, days); the loop runs
+    over days only, every segment at once.
+    """
+    completions = np.empty_like(arrivals)
+    level = np.empty_like(arrivals)
+    current = np.asarray(backlog, dtype=np.float64).copy()
+    for day in range(arrivals.shape[-1]):
+        available = current + arrivals[..., day]
+        done = np.minimum(capacity[..., day], available)
+        completions[..., day] = done
+        current = available - done
+        level[..., day] = current
+    return completions, level
