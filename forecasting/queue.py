@@ -27,7 +27,8 @@ def reach_offsets(positions: _F, daily_capacity: _F) -> _F:
     total = cumulative[-1] if horizon else 0.0
     rate = total / horizon if horizon and total > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        beyond = horizon + np.ceil((positions - total) / rate) if rate > 0 else np.inf
+        # The small tolerance keeps float noise (2.4 / 1.2 = 2.0000000000000004) from adding a day.
+        beyond = horizon + np.ceil((positions - total) / rate - 1e-9) if rate > 0 else np.inf
     return np.where(inside, offsets, beyond)
 
 

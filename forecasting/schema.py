@@ -73,3 +73,48 @@ CAPACITY_SCHEMA: Final = pl.Schema(
         COMPLETIONS_CAPACITY: pl.Float64,
     }
 )
+
+# --- requests and estimates --------------------------------------------------------------------
+QUANTILES: Final = (0.5, 0.8, 0.9)
+# Days from submission to completion at each quantile, and the same as dates.
+QUANTILE_DAYS: Final = ("p50_days", "p80_days", "p90_days")
+QUANTILE_DATES: Final = ("p50", "p80", "p90")
+REQUEST_COLUMNS: Final = (SERVICE, CHANNEL, REGION, SUBMITTED_ON)
+AS_OF: Final = "as_of"
+ERROR: Final = "error"
+MODEL_VERSION: Final = "model_version"
+
+# --- segment features as of a day: one row per segment (forecasting.features) ------------------
+BACKLOG: Final = "backlog"
+BACKLOG_AGE_P50: Final = "backlog_age_p50"
+BACKLOG_AGE_P90: Final = "backlog_age_p90"
+# Flow and age windows in days; the column names carry the window.
+AGE_THRESHOLDS: Final = (30, 60, 90)
+FLOW_WINDOWS: Final = (7, 28, 91)
+BACKLOG_SHARE_OVER: Final = {d: f"backlog_share_over_{d}d" for d in AGE_THRESHOLDS}
+ARRIVALS: Final = {d: f"arrivals_{d}d" for d in FLOW_WINDOWS}
+COMPLETIONS: Final = {d: f"completions_{d}d" for d in FLOW_WINDOWS}
+THROUGHPUT_TREND: Final = "throughput_trend"
+SERVICE_DAYS_P50: Final = "service_days_p50"
+SERVICE_DAYS_P80: Final = "service_days_p80"
+BUSINESS_DAYS_NEXT_28D: Final = "business_days_next_28d"
+HOLIDAYS_LAST_28D: Final = "holidays_last_28d"
+HOLIDAYS_NEXT_28D: Final = "holidays_next_28d"
+CAPACITY_COMPLETIONS_28D: Final = "capacity_completions_28d"
+CAPACITY_STAFF_HOURS_28D: Final = "capacity_staff_hours_28d"
+SEGMENT_FEATURES: Final = (
+    BACKLOG,
+    BACKLOG_AGE_P50,
+    BACKLOG_AGE_P90,
+    *BACKLOG_SHARE_OVER.values(),
+    *ARRIVALS.values(),
+    *COMPLETIONS.values(),
+    THROUGHPUT_TREND,
+    SERVICE_DAYS_P50,
+    SERVICE_DAYS_P80,
+    BUSINESS_DAYS_NEXT_28D,
+    HOLIDAYS_LAST_28D,
+    HOLIDAYS_NEXT_28D,
+    CAPACITY_COMPLETIONS_28D,
+    CAPACITY_STAFF_HOURS_28D,
+)

@@ -18,3 +18,20 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"../shared/data is absent: {root} is not a folder (set DELAI_SHARED_DATA)")
     return root
+
+
+@pytest.fixture(scope="session")
+def small_world() -> tuple[object, object]:
+    """A small simulated operation (~15 months, a few % of full scale), validated once per run.
+
+    Returns (applications, as_of): validated applications and the last simulated day.
+    """
+    from datetime import date
+
+    from forecasting.contract import validate_applications
+    from forecasting.simulate import simulate
+
+    end = date(2025, 3, 31)
+    simulated = simulate(start=date(2024, 1, 1), end=end, seed=11, scale=0.05, regions=("ON", "QC"))
+    validated = validate_applications(simulated.applications.lazy(), as_of=end)
+    return validated.applications, end

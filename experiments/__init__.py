@@ -1,0 +1,1 @@
+"""Reproducible studies and benchmarks; nothing in the packages imports them."""

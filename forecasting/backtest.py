@@ -1,0 +1,148 @@
+"""Rolling-origin backtests: fit on what was known at each as-of day, score on what then happened.
+
+Two request sets per origin T: "new" files submitted in the days after T, and "open" files
+submitted by T and still open at T. Files whose outcome the data does not yet hold are not
+scored but counted (`n_censored`), so a reader can see how much was left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+
+import polars as pl
+
+from forecasting.asof import as_known_at, is_open_at
+from forecasting.models.base import ProcessingTimeModel
+from forecasting.schema import (
+    AS_OF,
+    COMPLETED_ON,
+    DEFAULT_PRIORITY,
+    PRIORITY,
+    QUANTILE_DAYS,
+    QUANTILES,
+    SEGMENT,
+    SUBMITTED_ON,
+)
+
+KIND = "kind"
+MODEL = "model"
+ACTUAL_DAYS = "actual_days"
+METRICS = ("mae_p50", "pinball", "coverage_p80", "coverage_p90", "width_p50_p90")
+BASELINE = "published_percentile"
+
+ModelFactory = Callable[[], ProcessingTimeModel]
+
+
+def request_sets(applications: pl.DataFrame, as_of: date, *, new_days: int = 7) -> pl.DataFrame:
+    """The open and new regular files at `as_of`, with their true days (null if not yet known)."""
+    regular = applications.filter(pl.col(PRIORITY) == DEFAULT_PRIORITY)
+    is_new = pl.col(SUBMITTED_ON).is_between(
+        as_of + timedelta(days=1), as_of + timedelta(days=new_days)
+    )
+    return regular.filter(is_open_at(as_of) | is_new).select(
+        *SEGMENT,
+        SUBMITTED_ON,
+        pl.when(is_new).then(pl.lit("new")).otherwise(pl.lit("open")).alias(KIND),
+        (pl.col(COMPLETED_ON) - pl.col(SUBMITTED_ON)).dt.total_days().alias(ACTUAL_DAYS),
+    )
+
+
+def score_rows(scored: pl.DataFrame) -> pl.DataFrame:
+    """Per-row losses for frames holding ACTUAL_DAYS and the quantile-day columns."""
+    actual = pl.col(ACTUAL_DAYS)
+    pinball = [
+        pl.max_horizontal(q * (actual - pl.col(c)), (q - 1) * (actual - pl.col(c)))
+        for q, c in zip(QUANTILES, QUANTILE_DAYS, strict=True)
+    ]
+    p50, p80, p90 = (pl.col(c) for c in QUANTILE_DAYS)
+    return scored.with_columns(
+        (actual - p50).abs().alias("mae_p50"),
+        (pl.sum_horizontal(pinball) / len(QUANTILES)).alias("pinball"),
+        (actual <= p80).cast(pl.Float64).alias("coverage_p80"),
+        (actual <= p90).cast(pl.Float64).alias("coverage_p90"),
+        (p90 - p50).alias("width_p50_p90"),
+    )
+
+
+def backtest(
+    applications: pl.DataFrame,
+    models: Mapping[str, ModelFactory],
+    origins: Sequence[date],
+    *,
+    capacity: pl.DataFrame | None = None,
+    new_days: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """A long frame: one row per as-of, model, segment and request kind, with the metrics."""
+    parts: list[pl.DataFrame] = []
+    total = len(origins) * len(models)
+    for i, as_of in enumerate(origins):
+        known = as_known_at(applications.lazy(), as_of).collect()
+        known_capacity = _capacity_known_at(capacity, as_of)
+        requests = request_sets(applications, as_of, new_days=new_days)
+        for j, (name, factory) in enumerate(models.items()):
+            model = factory().fit(known, as_of=as_of, capacity=known_capacity)
+            predicted = model.predict(requests.select(*SEGMENT, SUBMITTED_ON))
+            scored = score_rows(
+                requests.with_columns(predicted.select(QUANTILE_DAYS)).filter(
+                    pl.col(QUANTILE_DAYS[0]).is_not_null()
+                )
+            )
+            parts.append(_aggregate(scored, requests, as_of=as_of, model=name))
+            if progress:
+                progress(i * len(models) + j + 1, total)
+    return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+
+
+def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
+    return None if capacity is None else capacity.filter(pl.col("date") <= as_of)
+
+
+def _aggregate(
+    scored: pl.DataFrame, requests: pl.DataFrame, *, as_of: date, model: str
+) -> pl.DataFrame:
+    keys = [*SEGMENT, KIND]
+    censored = requests.filter(pl.col(ACTUAL_DAYS).is_null()).group_by(keys).len("n_censored")
+    metrics = (
+        scored.filter(pl.col(ACTUAL_DAYS).is_not_null())
+        .group_by(keys)
+        .agg(pl.len().alias("n"), *(pl.col(m).mean() for m in METRICS))
+    )
+    return (
+        metrics.join(censored, on=keys, how="full", coalesce=True)
+        .with_columns(
+            pl.col("n").fill_null(0),
+            pl.col("n_censored").fill_null(0).cast(pl.UInt32),
+            pl.lit(as_of).alias(AS_OF),
+            pl.lit(model).alias(MODEL),
+        )
+        .select(AS_OF, MODEL, *keys, "n", "n_censored", *METRICS)
+    )
+
+
+def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.DataFrame:
+    """Metrics weighted by the number of scored files, and MAE relative to the baseline."""
+    weighted = [((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m) for m in METRICS]
+    table = (
+        results.filter(pl.col("n") > 0)
+        .group_by(list(by))
+        .agg(pl.col("n").sum(), pl.col("n_censored").sum(), *weighted)
+    )
+    others = [c for c in by if c != MODEL]
+    if BASELINE in table.get_column(MODEL).to_list():
+        base = table.filter(pl.col(MODEL) == BASELINE).select(
+            *others, pl.col("mae_p50").alias("_base")
+        )
+        table = (
+            (table.join(base, on=others, how="left") if others else table.join(base, how="cross"))
+            .with_columns((pl.col("mae_p50") / pl.col("_base")).alias("mae_ratio"))
+            .drop("_base")
+        )
+    return table.sort(list(by))
+
+
+def weekly_origins(start: date, end: date, step_days: int = 7) -> list[date]:
+    """As-of days from `start` to `end` every `step_days`."""
+    count = (end - start).days // step_days + 1
+    return [start + timedelta(days=step_days * i) for i in range(max(count, 0))]

@@ -1,0 +1,155 @@
+"""The deployable forecaster: per-segment choice among fitted models, answers as dates.
+
+Which model answers for a segment is decided by the backtest (lowest pinball loss there), so the
+choice is earned on data the models did not see. Delivery dates, where the data has them, add the
+segment's median completion-to-delivery lag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import polars as pl
+
+from forecasting.backtest import MODEL
+from forecasting.errors import DelaiError
+from forecasting.models import MODELS, ProcessingTimeModel
+from forecasting.models.base import NotFittedError, Segment
+from forecasting.schema import (
+    AS_OF,
+    CHANNEL,
+    COMPLETED_ON,
+    DELIVERED_ON,
+    ERROR,
+    QUANTILE_DATES,
+    QUANTILE_DAYS,
+    REGION,
+    SEGMENT,
+    SERVICE,
+    SUBMITTED_ON,
+)
+
+CHOSEN_MODEL = "chosen_model"
+DELIVERY_DATES = tuple(f"delivery_{q}" for q in QUANTILE_DATES)
+
+
+class Forecaster:
+    """Fits candidate models at one as-of day and answers with the backtest's pick per segment."""
+
+    def __init__(
+        self,
+        *,
+        candidates: Sequence[str] = ("queue_projection", "kaplan_meier"),
+        params: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> None:
+        self.candidates = tuple(candidates)
+        self.params = dict(params or {})
+
+    def fit(
+        self,
+        applications: pl.DataFrame,
+        *,
+        as_of: date,
+        capacity: pl.DataFrame | None = None,
+        backtest: pl.DataFrame | None = None,
+    ) -> Forecaster:
+        unknown = [c for c in self.candidates if c not in MODELS]
+        if unknown:
+            raise DelaiError(
+                f"`candidates` must be among {', '.join(MODELS)}, got {', '.join(unknown)}"
+            )
+        self.as_of_ = as_of
+        self.models_: dict[str, ProcessingTimeModel] = {
+            name: MODELS[name](**self.params.get(name, {})).fit(
+                applications, as_of=as_of, capacity=capacity
+            )
+            for name in self.candidates
+        }
+        self.choice_, self.default_model_ = _choose(backtest, self.candidates)
+        self.delivery_lag_ = _delivery_lags(applications)
+        return self
+
+    @property
+    def segments(self) -> list[Segment]:
+        self._check_fitted()
+        known: set[Segment] = set()
+        for model in self.models_.values():
+            known |= model.segments_
+        return sorted(known)
+
+    def estimate(self, requests: pl.DataFrame) -> pl.DataFrame:
+        """Requests plus p50/p80/p90 days and dates, delivery dates when known, and `error`."""
+        self._check_fitted()
+        indexed = requests.select(*SEGMENT, SUBMITTED_ON).with_row_index("_row")
+        routed = indexed.with_columns(
+            pl.concat_str(SEGMENT, separator="\x1f")
+            .replace_strict(
+                {"\x1f".join(k): v for k, v in self.choice_.items()},
+                default=self.default_model_,
+                return_dtype=pl.String,
+            )
+            .alias(CHOSEN_MODEL)
+        )
+        parts = []
+        for name, group in routed.group_by(CHOSEN_MODEL):
+            answered = self.models_[str(name[0])].predict(group.drop(CHOSEN_MODEL))
+            parts.append(answered.with_columns(pl.lit(str(name[0])).alias(CHOSEN_MODEL)))
+        joined = pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
+        return _as_dates(joined, self.delivery_lag_, self.as_of_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise NotFittedError("Forecaster must be fitted before estimate")
+
+
+def _choose(
+    backtest: pl.DataFrame | None, candidates: tuple[str, ...]
+) -> tuple[dict[Segment, str], str]:
+    if backtest is None or backtest.is_empty():
+        return {}, candidates[0]
+    pool = backtest.filter(pl.col(MODEL).is_in(candidates) & (pl.col("n") > 0))
+    weighted = (pl.col("pinball") * pl.col("n")).sum() / pl.col("n").sum()
+    per_segment = (
+        pool.group_by([*SEGMENT, MODEL])
+        .agg(weighted.alias("loss"))
+        .sort("loss")
+        .group_by(SEGMENT, maintain_order=True)
+        .first()
+    )
+    overall = pool.group_by(MODEL).agg(weighted.alias("loss")).sort("loss")
+    default = str(overall.item(0, MODEL)) if overall.height else candidates[0]
+    choice = {
+        (str(s), str(c), str(r)): str(m)
+        for s, c, r, m in per_segment.select(*SEGMENT, MODEL).iter_rows()
+    }
+    return choice, default
+
+
+def _delivery_lags(applications: pl.DataFrame) -> dict[Segment, int]:
+    lags = (
+        applications.filter(pl.col(DELIVERED_ON).is_not_null())
+        .group_by(SEGMENT)
+        .agg((pl.col(DELIVERED_ON) - pl.col(COMPLETED_ON)).dt.total_days().median().alias("lag"))
+    )
+    return {
+        (str(s), str(c), str(r)): round(float(lag))
+        for s, c, r, lag in lags.select(SERVICE, CHANNEL, REGION, "lag").iter_rows()
+    }
+
+
+def _as_dates(frame: pl.DataFrame, lags: dict[Segment, int], as_of: date) -> pl.DataFrame:
+    days = [pl.col(c).ceil().cast(pl.Int64) for c in QUANTILE_DAYS]
+    dated = frame.with_columns(
+        *(
+            (pl.col(SUBMITTED_ON) + pl.duration(days=d)).alias(name)
+            for d, name in zip(days, QUANTILE_DATES, strict=True)
+        ),
+        pl.lit(as_of).alias(AS_OF),
+    )
+    lag = pl.concat_str(SEGMENT, separator="\x1f").replace_strict(
+        {"\x1f".join(k): v for k, v in lags.items()}, default=None, return_dtype=pl.Int64
+    )
+    return dated.with_columns(
+        (pl.col(name) + pl.duration(days=lag)).alias(f"delivery_{name}") for name in QUANTILE_DATES
+    ).with_columns(pl.col(ERROR))
