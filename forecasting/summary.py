@@ -23,8 +23,6 @@ def segment_summary(applications: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         .agg(
             pl.len().alias("applications"),
             pl.col("_open").sum().alias("open"),
-            pl.col(SUBMITTED_ON).min().alias("first_submitted"),
-            pl.col(SUBMITTED_ON).max().alias("last_submitted"),
             pl.col(PROCESSING_DAYS).filter(~pl.col("_open")).median().alias("median_days"),
             pl.col(PROCESSING_DAYS)
             .filter(~pl.col("_open"))
