@@ -74,6 +74,7 @@ class QueueProjection(ProcessingTimeModel):
         intake_days: int = 28,
         calibration_origins: int = 13,
         calibration_step_days: int = 14,
+        calibration_half_life_days: float = 182.0,
         new_window_days: int = 7,
         horizon_days: int = 730,
         min_samples: int = 200,
@@ -87,6 +88,7 @@ class QueueProjection(ProcessingTimeModel):
         self.intake_days = intake_days
         self.calibration_origins = calibration_origins
         self.calibration_step_days = calibration_step_days
+        self.calibration_half_life_days = calibration_half_life_days
         self.new_window_days = new_window_days
         self.horizon_days = horizon_days
         self.min_samples = min_samples
@@ -107,20 +109,22 @@ class QueueProjection(ProcessingTimeModel):
             history = self._history(group, key[2], today - lookback - 400, today)
             state = self._state(history, today)
             self.segments_state_[key] = self._forward(state, key[2], as_of)
-            ratios, censored, kinds = self._calibration(history, today)
+            ratios, censored, ages, kinds = self._calibration(history, today)
             for kind in (OPEN, NEW):
                 picked = kinds == kind
                 for pool in _pools(key, kind):
                     samples.setdefault(pool, []).append(
-                        np.stack([ratios[picked], censored[picked]])
+                        np.stack([ratios[picked], censored[picked], ages[picked]])
                     )
         self.residuals_: dict[tuple[str, ...], SurvivalCurve] = {}
         for pool, parts in samples.items():
             joined = np.concatenate(parts, axis=1)
             events = int(np.count_nonzero(joined[1] == 0))
             if joined.shape[1] >= self.min_samples and events >= self.min_samples // 4:
+                # Recent origins count more, so the error spread adapts after a shock fades.
+                weights = 0.5 ** (joined[2] / self.calibration_half_life_days)
                 self.residuals_[pool] = kaplan_meier(
-                    pl.Series(joined[0]), pl.Series((joined[1] == 0).astype(np.int8))
+                    pl.Series(joined[0]), pl.Series((joined[1] == 0).astype(np.int8)), weights
                 )
 
     def _predict(self, requests: pl.DataFrame) -> _F:
@@ -212,9 +216,12 @@ class QueueProjection(ProcessingTimeModel):
         rates = weekly_done[worked] / weekly_business[worked]
         if rates.size == 0:
             return 0.0
-        recent = float(np.median(rates[-self.throughput_weeks :]))
         norm = float(np.median(rates[-self.norm_weeks :]))
-        return max(recent, self.norm_floor * norm)
+        recent = rates[-self.throughput_weeks :]
+        # Weeks far below the norm are an outage, not the pace the queue will move at next.
+        working = recent[recent >= 0.25 * norm]
+        pace = float(np.median(working)) if working.size else 0.0
+        return max(pace, self.norm_floor * norm)
 
     def _forward(self, state: _State, region: str, as_of: date) -> _Segment:
         calendar = business_calendar(
@@ -224,9 +231,12 @@ class QueueProjection(ProcessingTimeModel):
         intake = np.full(self.horizon_days, state.intake)
         return _Segment(state, state.throughput * business, np.cumsum(intake))
 
-    def _calibration(self, history: _History, today: int) -> tuple[_F, _F, npt.NDArray[np.str_]]:
-        """Ratios (actual + s) / (projected + s) at earlier origins; censored where still open."""
-        ratios, censored, kinds = [], [], []
+    def _calibration(
+        self, history: _History, today: int
+    ) -> tuple[_F, _F, _F, npt.NDArray[np.str_]]:
+        """Ratios of remaining time, actual / projected, at earlier origins (censored where still
+        open), with each origin's age in days and the request kind."""
+        ratios, censored, ages, kinds = [], [], [], []
         for k in range(1, self.calibration_origins + 1):
             origin = today - k * self.calibration_step_days
             state = self._state(history, origin)
@@ -260,8 +270,14 @@ class QueueProjection(ProcessingTimeModel):
                     ((remaining + state.scale) / (projected - elapsed + state.scale))[keep]
                 )
                 censored.append((~done[keep]).astype(np.float64))
+                ages.append(np.full(int(keep.sum()), float(today - origin)))
                 kinds.append(np.full(int(keep.sum()), kind))
-        return np.concatenate(ratios), np.concatenate(censored), np.concatenate(kinds)
+        return (
+            np.concatenate(ratios),
+            np.concatenate(censored),
+            np.concatenate(ages),
+            np.concatenate(kinds),
+        )
 
 
 def _project(segment: _Segment, submitted: _I, today: int) -> tuple[_F, _F]:

@@ -71,11 +71,16 @@ class KaplanMeier(ProcessingTimeModel):
         return out
 
 
-def kaplan_meier(durations: pl.Series, events: pl.Series) -> SurvivalCurve:
-    """Fit the Kaplan-Meier curve of `durations` (days) with `events` 1 = done, 0 = still open."""
+def kaplan_meier(
+    durations: pl.Series, events: pl.Series, weights: npt.NDArray[np.float64] | None = None
+) -> SurvivalCurve:
+    """Fit the Kaplan-Meier curve of `durations` (days) with `events` 1 = done, 0 = still open.
+
+    Optional `weights` count some observations more than others (e.g. recent ones).
+    """
     t = durations.to_numpy().astype(np.float64)
     e = events.to_numpy().astype(np.int64)
-    fitted = SurvfuncRight(t, e)
+    fitted = SurvfuncRight(t, e, freq_weights=weights)
     done = t[e == 1]
     return SurvivalCurve(
         times=np.asarray(fitted.surv_times, dtype=np.float64),
