@@ -28,7 +28,14 @@ from forecasting.schema import (
 KIND = "kind"
 MODEL = "model"
 ACTUAL_DAYS = "actual_days"
-METRICS = ("mae_p50", "pinball", "coverage_p80", "coverage_p90", "width_p50_p90")
+METRICS = (
+    "mae_p50",
+    "pinball",
+    "coverage_p50",
+    "coverage_p80",
+    "coverage_p90",
+    "width_p50_p90",
+)
 BASELINE = "published_percentile"
 
 ModelFactory = Callable[[], ProcessingTimeModel]
@@ -59,6 +66,7 @@ def score_rows(scored: pl.DataFrame) -> pl.DataFrame:
     return scored.with_columns(
         (actual - p50).abs().alias("mae_p50"),
         (pl.sum_horizontal(pinball) / len(QUANTILES)).alias("pinball"),
+        (actual <= p50).cast(pl.Float64).alias("coverage_p50"),
         (actual <= p80).cast(pl.Float64).alias("coverage_p80"),
         (actual <= p90).cast(pl.Float64).alias("coverage_p90"),
         (p90 - p50).alias("width_p50_p90"),

@@ -95,6 +95,13 @@ class Forecaster:
         for name, group in routed.group_by(CHOSEN_MODEL):
             answered = self.models_[str(name[0])].predict(group.drop(CHOSEN_MODEL))
             parts.append(answered.with_columns(pl.lit(str(name[0])).alias(CHOSEN_MODEL)))
+        if not parts:
+            # No rows: run the empty frame through one model so the columns are the same.
+            parts.append(
+                self.models_[self.default_model_]
+                .predict(indexed)
+                .with_columns(pl.lit(None, dtype=pl.String).alias(CHOSEN_MODEL))
+            )
         joined = pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
         return _as_dates(joined, self.delivery_lag_, self.as_of_)
 

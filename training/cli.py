@@ -1,6 +1,7 @@
-"""The `delai` command line: simulate, validate, import event logs, and the demo `make run` uses.
+"""The `delai` command line: simulate, validate, train, backtest, predict, and the demo.
 
-Logging is configured here, in the entry point, and nowhere else.
+Logging is configured here, in the entry point, and nowhere else. Commands that touch MLflow
+import it lazily, so `delai validate` does not pay for it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from forecasting.errors import DelaiError
 from forecasting.settings import Settings
 from forecasting.summary import segment_summary
 from forecasting.tables import scan_table
-from training import console
+from training import arguments, console
 
 app = typer.Typer(
     help="delai: processing-time estimates for public services.",
@@ -37,10 +38,7 @@ AsOfOption = Annotated[
 
 
 def _parse_date(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DelaiError(f"`{field}` must be an ISO date like 2026-11-28, got '{value}'") from None
+    return arguments.parse_date(value, field)
 
 
 def quarantine_path_for(data: Path) -> Path:
@@ -141,6 +139,116 @@ def demo(
         capacity=capacity if capacity.exists() else None,
         quarantine=None,
     )
+
+
+CapacityOption = Annotated[
+    Path | None, typer.Option("--capacity", help="Optional capacity table (staff hours).")
+]
+ExperimentOption = Annotated[
+    str | None, typer.Option("--experiment", help="MLflow experiment (default: delai).")
+]
+StepOption = Annotated[str, typer.Option("--step", help="Days between origins: 7d, 2w, ...")]
+
+
+@app.command()
+def train(
+    data: DataOption,
+    capacity: CapacityOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Train as of this date (default: the data's latest date)."),
+    ] = None,
+    experiment: ExperimentOption = None,
+    origins: Annotated[int, typer.Option("--origins", help="Backtest origins.")] = 12,
+    step: StepOption = "7d",
+    candidates: Annotated[
+        str, typer.Option("--candidates", help="Models the forecaster chooses among, per segment.")
+    ] = "queue_projection,kaplan_meier",
+) -> None:
+    """Validate, backtest, fit, log to MLflow, register, and promote if it beats the champion."""
+    from forecasting.models import MODELS
+    from training import display
+    from training.train import train as run_training
+
+    outcome = run_training(
+        data,
+        settings=Settings(),
+        capacity=capacity,
+        as_of=_parse_date(as_of, "--as-of") if as_of else None,
+        experiment=experiment,
+        origins=origins,
+        step_days=arguments.parse_step(step),
+        candidates=arguments.parse_names(candidates, "--candidates", allowed=tuple(MODELS)),
+        progress=console.progress_bar,
+    )
+    window = outcome.origins.origins
+    console.out.print(
+        f"trained as of {outcome.as_of}; backtest: {len(window)} origins {window[0]} to "
+        f"{window[-1]} ({outcome.origins.horizon_days}-day horizon)"
+    )
+    display.print_summary(outcome.summary, title="Backtest (forecaster = the per-segment choice)")
+    console.out.print(
+        f"forecaster pinball_ratio vs published baseline: {outcome.pinball_ratio:.4f}"
+    )
+    display.print_decision(outcome.decision, run_id=outcome.run_id)
+    display.print_timings(outcome.timings)
+
+
+@app.command()
+def backtest(
+    data: DataOption,
+    start: Annotated[str, typer.Option("--start", help="First as-of date (ISO).")],
+    end: Annotated[str, typer.Option("--end", help="Last as-of date (ISO).")],
+    step: StepOption = "7d",
+    capacity: CapacityOption = None,
+    experiment: ExperimentOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the long frame here (.csv or .parquet).")
+    ] = None,
+) -> None:
+    """Rolling-origin backtest of every model; prints the summary and logs it to MLflow."""
+    from training import display
+    from training.backtesting import run_backtest
+
+    outcome = run_backtest(
+        data,
+        settings=Settings(),
+        start=_parse_date(start, "--start"),
+        end=_parse_date(end, "--end"),
+        step_days=arguments.parse_step(step),
+        capacity=capacity,
+        experiment=experiment,
+        out=out,
+        progress=console.progress_bar,
+    )
+    display.print_summary(outcome.summary, title="Backtest")
+    console.out.print(f"run {outcome.run_id}" + (f"; long frame: {out}" if out else ""))
+    display.print_timings(outcome.timings)
+
+
+@app.command()
+def predict(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="Requests: service, channel, region, submitted_on.")
+    ],
+    output_path: Annotated[Path, typer.Option("--output", help="Where to write the answers.")],
+    model_uri: Annotated[
+        str | None,
+        typer.Option("--model-uri", help="Model to use (default: models:/<model_name>@champion)."),
+    ] = None,
+) -> None:
+    """Estimate completion dates for a file of requests; bad rows get an error, not a crash."""
+    from training.predict import predict_file
+
+    outcome = predict_file(input_path, output_path, model_uri=model_uri, settings=Settings())
+    console.out.print(
+        f"{outcome.rows:,} requests answered ({outcome.errors:,} with an error) by "
+        f"{outcome.model.model_uri} (version {outcome.model.model_version}, as of "
+        f"{outcome.model.as_of}) -> {output_path}",
+        highlight=False,
+    )
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.seconds.items())
+    console.out.print(f"  {timings}", highlight=False)
 
 
 def main() -> None:

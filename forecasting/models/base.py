@@ -94,8 +94,11 @@ class ProcessingTimeModel(ABC):
 
 def _request_errors(segments: frozenset[Segment], as_of: date) -> pl.Expr:
     latest = as_of + timedelta(days=MAX_DAYS_AHEAD)
-    known = pl.concat_str([SERVICE, CHANNEL, REGION], separator="\x1f").is_in(
-        ["\x1f".join(s) for s in segments]
+    # A null service, channel or region makes the key null: that is an unknown segment too.
+    known = (
+        pl.concat_str([SERVICE, CHANNEL, REGION], separator="\x1f")
+        .is_in(["\x1f".join(s) for s in segments])
+        .fill_null(False)
     )
     return (
         pl.when(pl.col(SUBMITTED_ON).is_null())
@@ -112,9 +115,8 @@ def _request_errors(segments: frozenset[Segment], as_of: date) -> pl.Expr:
         .then(
             pl.format(
                 "`service`, `channel`, `region` must be a known segment, got {} / {} / {}",
-                SERVICE,
-                CHANNEL,
-                REGION,
+                # pl.format is null if any part is: name the missing part instead.
+                *(pl.col(c).fill_null("(nothing)") for c in (SERVICE, CHANNEL, REGION)),
             )
         )
         .otherwise(None)

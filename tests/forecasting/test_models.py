@@ -81,10 +81,22 @@ def test_bad_rows_get_their_own_error_and_never_sink_the_batch(fitted, name: str
     model = fitted[name]
     requests = pl.DataFrame(
         {
-            "service": ["passport_adult", "unicorn_licence", "passport_adult", "passport_adult"],
-            "channel": ["online", "online", "online", "online"],
-            "region": ["ON", "ON", "ON", "ON"],
-            SUBMITTED_ON: [model.as_of_, model.as_of_, None, model.as_of_ + timedelta(days=91)],
+            "service": [
+                "passport_adult",
+                "unicorn_licence",
+                "passport_adult",
+                "passport_adult",
+                None,
+            ],
+            "channel": ["online", "online", "online", "online", "online"],
+            "region": ["ON", "ON", "ON", "ON", "ON"],
+            SUBMITTED_ON: [
+                model.as_of_,
+                model.as_of_,
+                None,
+                model.as_of_ + timedelta(days=91),
+                model.as_of_,
+            ],
         }
     )
     predicted = model.predict(requests)
@@ -93,7 +105,8 @@ def test_bad_rows_get_their_own_error_and_never_sink_the_batch(fitted, name: str
     assert "known segment, got unicorn_licence / online / ON" in errors[1]
     assert "`submitted_on` must be an ISO date" in errors[2]
     assert f"must be no later than {model.as_of_ + timedelta(days=90)}" in errors[3]
-    assert predicted.get_column(QUANTILE_DAYS[1]).is_null().to_list() == [False, True, True, True]
+    assert "got (nothing) / online / ON" in errors[4]
+    assert predicted.get_column(QUANTILE_DAYS[1]).is_null().to_list() == [False] + [True] * 4
 
 
 def test_fit_ignores_what_happened_after_as_of(small_world) -> None:

@@ -1,0 +1,394 @@
+"""The one MLflow seam: tracking setup, run logging, the pyfunc wrapper, promotion by alias.
+
+Nothing else in forecasting/ imports MLflow. The fitted `Forecaster` travels as a pickle artifact
+inside a pyfunc model (it holds only numpy arrays, dicts and dates, so the standard library's
+pickle is enough and loading needs no MLflow-specific code); `load_forecaster` gives it back for
+in-process use. A pickle executes code when loaded: load models only from a registry you trust.
+Promotion moves the `champion` alias, never stages: a candidate takes it only when its backtest
+pinball loss, as a ratio to the published baseline's on the same origins, beats the champion's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import pickle
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata as distributions
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import mlflow
+import pandas as pd
+import polars as pl
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
+from mlflow.pyfunc import PythonModel
+from mlflow.tracking import MlflowClient
+
+from forecasting.errors import DelaiError
+from forecasting.forecaster import Forecaster
+from forecasting.predictions import predict_table
+from forecasting.promotion import SCORE, PromotionDecision, decide
+from forecasting.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+DEFAULT_EXPERIMENT = "delai"
+FORECASTER_ARTIFACT = "forecaster"
+SCORE_TAG = SCORE
+# What the pickled Forecaster needs to be loaded and to answer; pinned to what trained it.
+RUNTIME_DISTRIBUTIONS = (
+    "mlflow",
+    "polars",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "statsmodels",
+    "scipy",
+    "scikit-learn",
+    "holidays",
+    "pydantic",
+    "pydantic-settings",
+    "cloudpickle",
+)
+# Schemes whose server decides where artifacts go; for any other store the client writes them.
+_SERVER_SCHEMES = ("http", "https", "databricks")
+_ENTRY_POINT = '''"""delai's pyfunc entry point (MLflow models from code)."""
+
+import mlflow
+
+from forecasting.registry import DelaiPyfunc
+
+mlflow.models.set_model(DelaiPyfunc())
+'''
+_MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+
+
+# --- tracking ------------------------------------------------------------------------------------
+def configure_tracking(
+    settings: Settings, experiment: str | None = DEFAULT_EXPERIMENT
+) -> str | None:
+    """Point MLflow at `settings.tracking_uri` and select `experiment`; returns its id.
+
+    Without a tracking server (sqlite, a database URL, a folder), a new experiment keeps its
+    artifacts under `settings.artifact_root` rather than MLflow's default `./mlruns`; with a
+    server, the server decides. `experiment=None` only sets the URI (enough to load models).
+    """
+    uri = settings.tracking_uri
+    mlflow.set_tracking_uri(uri)
+    if experiment is None:
+        return None
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        experiment_id = str(found.experiment_id)
+    else:
+        location = artifact_location(settings)
+        experiment_id = client.create_experiment(experiment, artifact_location=location)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def artifact_location(settings: Settings) -> str | None:
+    """Where a new experiment's artifacts go: the server's choice, else `artifact_root`."""
+    if urlparse(settings.tracking_uri).scheme in _SERVER_SCHEMES:
+        return None
+    return Path(settings.artifact_root).resolve().as_uri()
+
+
+def client() -> MlflowClient:
+    """A client for the configured tracking and registry store."""
+    return MlflowClient()
+
+
+@contextmanager
+def tracked_run(run_name: str, tags: Mapping[str, str] | None = None) -> Iterator[str]:
+    """An MLflow run in the configured experiment; yields its id, ends it failed on error."""
+    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+        yield run.info.run_id
+
+
+def log_params(params: Mapping[str, object]) -> None:
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+
+
+def log_metrics(metrics: Mapping[str, float | None], *, model_id: str | None = None) -> None:
+    """Log finite metrics; NaN or missing values are skipped, not logged as NaN."""
+    finite = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
+    mlflow.log_metrics(finite, model_id=model_id)
+
+
+def set_tags(tags: Mapping[str, object]) -> None:
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def log_dict(value: Mapping[str, Any], artifact_file: str) -> None:
+    mlflow.log_dict(dict(value), artifact_file)
+
+
+def log_frame(frame: pl.DataFrame, artifact_file: str) -> None:
+    """Log a frame as Parquet or CSV, as the file name's suffix says."""
+    target = Path(artifact_file)
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / target.name
+        if target.suffix == ".parquet":
+            frame.write_parquet(local)
+        elif target.suffix == ".csv":
+            frame.write_csv(local)
+        else:
+            raise ValueError(f"`artifact_file` must end in .parquet or .csv, got '{target.name}'")
+        parent = str(target.parent)
+        mlflow.log_artifact(str(local), artifact_path=None if parent == "." else parent)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    """Log a matplotlib Figure as an image artifact."""
+    mlflow.log_figure(figure, artifact_file)
+
+
+# --- the pyfunc --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ForecasterInfo:
+    """Where a loaded Forecaster came from."""
+
+    model_uri: str
+    model_version: str
+    as_of: date
+    run_id: str
+
+
+class DelaiPyfunc(PythonModel):
+    """Serves a pickled `Forecaster`: text requests in, ISO dates and per-row errors out.
+
+    `model_version` in the answers is the registered version when the loader passes it as
+    `model_config={"model_version": ...}` (as `load_pyfunc` does), else the training run's id.
+    """
+
+    def load_context(self, context: Any) -> None:
+        payload = _read_payload(Path(context.artifacts[FORECASTER_ARTIFACT]))
+        self.forecaster_: Forecaster = payload["forecaster"]
+        self.run_id_: str = payload["run_id"]
+        self.code_: str = payload.get("code", "")
+        if self.code_ != code_fingerprint():
+            # The pickle holds fitted state; the code that answers from it is today's.
+            logger.warning(
+                "model from run %s was trained with forecasting code %s, loaded with %s: "
+                "its answers may differ from its backtest",
+                self.run_id_,
+                self.code_ or "unknown",
+                code_fingerprint(),
+            )
+        config = context.model_config or {}
+        self.model_version_ = str(config.get("model_version") or f"run-{self.run_id_}")
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        frame = pl.from_pandas(model_input)
+        answers = predict_table(self.forecaster_, frame, model_version=self.model_version_)
+        return answers.to_pandas()
+
+
+def pip_requirements() -> list[str]:
+    """The runtime distributions pinned to the installed versions."""
+    return [f"{name}=={distributions.version(name)}" for name in RUNTIME_DISTRIBUTIONS]
+
+
+def log_forecaster(
+    forecaster: Forecaster,
+    *,
+    name: str,
+    input_example: pd.DataFrame,
+    metrics: Mapping[str, float | None] | None = None,
+    params: Mapping[str, object] | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Log `forecaster` as a pyfunc in the active run, registering it when a name is given.
+
+    The signature is inferred from `input_example` and the model's own answer to it; metrics and
+    params are attached to the logged model as well as the run.
+    """
+    run = mlflow.active_run()
+    if run is None:
+        raise DelaiError("log_forecaster must be called inside a run (see `tracked_run`)")
+    run_id = run.info.run_id
+    example = pl.from_pandas(input_example)
+    answer = predict_table(forecaster, example, model_version=f"run-{run_id}")
+    signature: ModelSignature = infer_signature(input_example, answer.to_pandas())
+    with tempfile.TemporaryDirectory() as folder:
+        payload = Path(folder) / f"{FORECASTER_ARTIFACT}.pkl"
+        _write_payload(payload, forecaster, run_id=run_id)
+        # Models from code: the wrapper is rebuilt by importing it, not unpickled.
+        entry = Path(folder) / "delai_model.py"
+        entry.write_text(_ENTRY_POINT)
+        info = mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(entry),
+            artifacts={FORECASTER_ARTIFACT: str(payload)},
+            signature=signature,
+            input_example=input_example,
+            # Explicit pins: no slow requirement-inference subprocess, and no surprises.
+            pip_requirements=pip_requirements(),
+            registered_model_name=registered_model_name,
+            # Declared so loaders may pass the registered version (see `load_pyfunc`).
+            model_config={"model_version": ""},
+            params={
+                **{k: str(v) for k, v in (params or {}).items()},
+                "code_fingerprint": code_fingerprint(),
+            },
+        )
+    if metrics:
+        log_metrics(metrics, model_id=info.model_id)
+    return info
+
+
+def load_forecaster(model_uri: str) -> tuple[Forecaster, ForecasterInfo]:
+    """The Forecaster inside a logged pyfunc, for fast in-process answers, and where it came from.
+
+    `models:/NAME@ALIAS` and `models:/NAME/VERSION` are resolved so the version is known.
+    """
+    version = resolve_version(model_uri)
+    model = load_pyfunc(model_uri, model_version=version)
+    wrapper = model.unwrap_python_model()
+    if not isinstance(wrapper, DelaiPyfunc):
+        raise DelaiError(f"`--model-uri` must point to a delai model, got '{model_uri}'")
+    info = ForecasterInfo(
+        model_uri=model_uri,
+        model_version=wrapper.model_version_,
+        as_of=wrapper.forecaster_.as_of_,
+        run_id=wrapper.run_id_,
+    )
+    return wrapper.forecaster_, info
+
+
+def load_pyfunc(model_uri: str, *, model_version: str | None = None) -> Any:
+    """`mlflow.pyfunc.load_model`, with the registered version passed to the model's answers.
+
+    An alias is resolved once and the version it named is loaded, so the version reported is
+    the one answering even if the alias moves meanwhile.
+    """
+    version = model_version if model_version is not None else resolve_version(model_uri)
+    match = _MODEL_URI.match(model_uri)
+    target = f"models:/{match['name']}/{version}" if match and version else model_uri
+    try:
+        return mlflow.pyfunc.load_model(
+            target, model_config={"model_version": version} if version else None
+        )
+    except MlflowException as exc:
+        raise DelaiError(
+            f"`--model-uri` must name a loadable model, got '{model_uri}': {_first_line(exc)}"
+        ) from None
+
+
+def resolve_version(model_uri: str) -> str | None:
+    """The registered version a `models:/` URI names, or None for any other URI."""
+    match = _MODEL_URI.match(model_uri)
+    if match is None:
+        return None
+    if match["version"]:
+        return match["version"]
+    try:
+        found = MlflowClient().get_model_version_by_alias(match["name"], match["alias"])
+    except MlflowException:
+        raise DelaiError(
+            f"`--model-uri` must name an existing model and alias, got '{model_uri}': no version "
+            f"of '{match['name']}' has the alias '{match['alias']}' (has a training been promoted?)"
+        ) from None
+    return str(found.version)
+
+
+def code_fingerprint() -> str:
+    """A hash of the forecasting code a pickled Forecaster answers with (the simulator aside)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] != "simulate":
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _write_payload(path: Path, forecaster: Forecaster, *, run_id: str) -> None:
+    payload = {"forecaster": forecaster, "run_id": run_id, "code": code_fingerprint()}
+    with path.open("wb") as handle:
+        pickle.dump(payload, handle, protocol=5)
+
+
+def _read_payload(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        payload: dict[str, Any] = pickle.load(handle)
+    return payload
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --- promotion ---------------------------------------------------------------------------------
+def promote_if_better(
+    client: MlflowClient,
+    model_name: str,
+    version: str,
+    candidate_score: float,
+    *,
+    alias: str = CHAMPION,
+    min_improvement: float = 0.0,
+) -> PromotionDecision:
+    """Give `version` the alias if it beats the baseline and the current holder (`promotion`).
+
+    The score is stored on the version (tag `pinball_ratio`) so later trainings can read it; the
+    decision is tagged on the version and, inside a run, logged to it (`promotion.json`).
+    """
+    score = float(candidate_score)
+    client.set_model_version_tag(model_name, version, SCORE_TAG, repr(score))
+    champion_version, champion_score = _current(client, model_name, alias)
+    promoted, reason = decide(
+        score, champion_version, champion_score, min_improvement=min_improvement
+    )
+    if promoted:
+        client.set_registered_model_alias(model_name, alias, version)
+    decision = PromotionDecision(
+        promoted=promoted,
+        reason=reason,
+        model_name=model_name,
+        candidate_version=str(version),
+        candidate_score=score,
+        champion_version=champion_version,
+        champion_score=champion_score,
+    )
+    verdict = "promoted" if promoted else "refused"
+    client.set_model_version_tag(model_name, version, "promotion", verdict)
+    client.set_model_version_tag(model_name, version, "promotion_reason", reason)
+    if mlflow.active_run() is not None:
+        log_dict(decision.as_dict(), "promotion.json")
+        set_tags({"promotion.promoted": promoted, "promotion.reason": reason})
+    return decision
+
+
+def _current(client: MlflowClient, model_name: str, alias: str) -> tuple[str | None, float | None]:
+    """The alias holder's version and recorded score (None when absent or unreadable)."""
+    try:
+        holder = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        return None, None
+    raw = holder.tags.get(SCORE_TAG)
+    try:
+        score = float(raw) if raw is not None else None
+    except ValueError:
+        score = None
+    return str(holder.version), score
+
+
+def champion_uri(model_name: str, alias: str = CHAMPION) -> str:
+    return f"models:/{model_name}@{alias}"

@@ -1,0 +1,210 @@
+"""`delai train` and `delai predict` end to end on a tiny store: register, promote, answer.
+
+One training (module-scoped) serves the checks that only read; the second training adds a
+version to the same store, as a later week's training would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mlflow
+import pandas as pd
+import polars as pl
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from forecasting import registry
+from forecasting.errors import DataContractError
+from forecasting.predictions import ANSWER_COLUMNS
+from forecasting.schema import QUANTILE_DATES, REQUEST_COLUMNS
+from training.cli import app
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from conftest import TinyData
+
+runner = CliRunner()
+MODEL_NAME = "processing-time"
+
+
+@dataclass(frozen=True)
+class Trained:
+    folder: Path
+    output: str
+    client: MlflowClient
+
+
+def _train(data: TinyData, *extra: str) -> str:
+    args = ["train", "--data", str(data.applications), "--capacity", str(data.capacity)]
+    result = runner.invoke(app, [*args, "--origins", "2", *extra])
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    return result.output
+
+
+def _decision(client: MlflowClient, version: str) -> dict[str, object]:
+    run_id = client.get_model_version(MODEL_NAME, version).run_id
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="promotion.json")
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="module")
+def trained(module_tracking: Path, tiny_data: TinyData) -> Trained:
+    output = _train(tiny_data)
+    return Trained(module_tracking, output, MlflowClient())
+
+
+def test_first_training_registers_version_1_and_makes_it_champion(trained: Trained) -> None:
+    champion = trained.client.get_model_version_by_alias(MODEL_NAME, "champion")
+    assert str(champion.version) == "1"
+    assert float(champion.tags[registry.SCORE_TAG]) < 1.0
+    decision = _decision(trained.client, "1")
+    assert decision["promoted"] is True
+    assert "no champion yet" in str(decision["reason"])
+    assert "promoted" in trained.output and "Time per stage" in trained.output
+
+
+def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data: TinyData) -> None:
+    run = trained.client.get_run(trained.client.get_model_version(MODEL_NAME, "1").run_id)
+    metrics, params = run.data.metrics, run.data.params
+    assert 0 < metrics["pinball_ratio"] < 1
+    assert metrics["published_percentile.pinball_ratio"] == pytest.approx(1.0)
+    for model in ("published_percentile", "kaplan_meier", "queue_projection", "forecaster"):
+        for kind in ("new", "open"):
+            for name in ("mae_p50", "pinball", "coverage_p80", "coverage_p90", "mae_ratio"):
+                assert f"{model}.{kind}.{name}" in metrics
+    assert metrics["applications.quarantined"] == tiny_data.quarantined
+    assert params["data"] == "applications.parquet" and params["as_of"] == "2025-03-31"
+    assert params["origins"] == "2"
+    logged = {a.path for a in _artifacts(trained.client, run.info.run_id)}
+    assert {
+        "backtest/backtest.parquet",
+        "backtest/summary.csv",
+        "data/segments.csv",
+        "plots/calibration.png",
+        "plots/coverage_over_time.png",
+        "plots/mae_p50_over_time.png",
+        "promotion.json",
+        "validation/applications.json",
+        "validation/capacity.json",
+    } <= logged
+
+
+def test_worse_candidate_does_not_take_the_champion(trained: Trained, tiny_data: TinyData) -> None:
+    # One candidate instead of the per-segment pick of two: never better on the same backtest.
+    output = _train(tiny_data, "--candidates", "kaplan_meier")
+    versions = trained.client.search_model_versions(f"name='{MODEL_NAME}'")
+    latest = str(max(int(v.version) for v in versions))
+    assert latest != "1"
+    assert str(trained.client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "1"
+    decision = _decision(trained.client, latest)
+    assert decision["promoted"] is False
+    assert "does not beat champion v1" in str(decision["reason"])
+    assert decision["champion_score"] is not None
+    assert decision["candidate_score"] >= decision["champion_score"]
+    assert trained.client.get_model_version(MODEL_NAME, latest).tags["promotion"] == "refused"
+    assert "not promoted" in output
+
+
+def test_predict_writes_the_contracted_columns_with_per_row_errors(
+    trained: Trained, tmp_path: Path
+) -> None:
+    requests = pl.DataFrame(
+        {
+            "note": ["fine", "bad date", "unknown segment", "blank date"],
+            "service": ["passport_adult", "passport_adult", "moon_visa", "passport_adult"],
+            "channel": ["online", "online", "online", "online"],
+            "region": ["ON", "ON", "ON", "ON"],
+            "submitted_on": ["2025-03-20", "2025-02-30", "2025-03-20", None],
+        }
+    )
+    source, target = tmp_path / "requests.csv", tmp_path / "predictions.csv"
+    requests.write_csv(source)
+    result = runner.invoke(app, ["predict", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    answers = pl.read_csv(target, infer_schema=False).fill_null("")
+    assert answers.columns == [*requests.columns, *ANSWER_COLUMNS]
+    assert answers.get_column("model_version").unique().to_list() == ["1"]
+    assert answers.get_column("as_of").unique().to_list() == ["2025-03-31"]
+    errors = answers.get_column("error").to_list()
+    assert errors[0] == ""
+    assert "`submitted_on` must be an ISO date" in errors[1] and "2025-02-30" in errors[1]
+    assert "must be a known segment" in errors[2]
+    assert "got nothing" in errors[3]
+    p50, p80, p90 = (answers.row(0, named=True)[c] for c in QUANTILE_DATES)
+    assert "2025-03-31" < p50 <= p80 <= p90
+    assert all(answers.row(i, named=True)["p50"] == "" for i in (1, 2, 3))
+
+
+def test_predict_refuses_a_file_without_a_request_column(trained: Trained, tmp_path: Path) -> None:
+    source = tmp_path / "requests.csv"
+    pl.DataFrame({"service": ["passport_adult"], "channel": ["online"]}).write_csv(source)
+    target = tmp_path / "out.csv"
+    result = runner.invoke(app, ["predict", "--input", str(source), "--output", str(target)])
+    assert isinstance(result.exception, DataContractError)
+    assert re.search(r"`region` must be a column of the requests table", str(result.exception))
+    assert not target.exists()
+
+
+def test_pyfunc_round_trip_gives_the_in_process_dates(trained: Trained) -> None:
+    forecaster, info = registry.load_forecaster(f"models:/{MODEL_NAME}@champion")
+    assert info.model_version == "1"
+    segments = forecaster.segments
+    requests = pd.DataFrame(
+        {
+            "service": [s[0] for s in segments],
+            "channel": [s[1] for s in segments],
+            "region": [s[2] for s in segments],
+            "submitted_on": ["2025-03-01"] * len(segments),
+        }
+    )
+    served = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/1").predict(requests)
+    assert list(served.columns) == [*REQUEST_COLUMNS, *ANSWER_COLUMNS]
+    assert (served["error"] == "").all()
+    in_process = forecaster.estimate(
+        pl.from_pandas(requests).with_columns(pl.col("submitted_on").str.to_date())
+    )
+    for column in QUANTILE_DATES:
+        expected = in_process.get_column(column).dt.to_string("%Y-%m-%d").to_list()
+        assert served[column].tolist() == expected
+
+
+def test_the_pyfunc_answers_bad_rows_and_reports_its_version(trained: Trained) -> None:
+    model = registry.load_pyfunc(f"models:/{MODEL_NAME}@champion")
+    requests = pd.DataFrame(
+        {
+            "service": ["passport_adult", "passport_adult"],
+            "channel": ["online", "online"],
+            "region": ["ON", "ON"],
+            "submitted_on": ["2025-03-01", "2025-02-30"],
+        }
+    )
+    served = model.predict(requests)
+    assert served["model_version"].tolist() == ["1", "1"]
+    assert served["error"].iloc[0] == "" and "2025-02-30" in served["error"].iloc[1]
+    assert served["p50"].iloc[1] == ""
+
+
+def test_no_application_id_reaches_the_tracking_store(
+    trained: Trained, tiny_data: TinyData, find_ids: Callable[[Path], set[str]]
+) -> None:
+    # The detector must see ids where they are (a control), then find none in the store.
+    assert find_ids(tiny_data.applications) >= tiny_data.ids
+    files = [p for p in trained.folder.rglob("*") if p.is_file()]
+    assert any(p.name == "forecaster.pkl" for p in files)
+    assert any(p.name == "mlflow.db" for p in files)
+    leaks = {str(p.relative_to(trained.folder)): find_ids(p) & tiny_data.ids for p in files}
+    assert {p: ids for p, ids in leaks.items() if ids} == {}
+
+
+def _artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> list:
+    found = []
+    for item in client.list_artifacts(run_id, path):
+        found += _artifacts(client, run_id, item.path) if item.is_dir else [item]
+    return found

@@ -1,0 +1,112 @@
+"""Figures of a backtest long frame: coverage and error over as-of dates, and calibration.
+
+Figures are built with `matplotlib.figure.Figure` directly, never pyplot: nothing global (no
+backend switch, no current figure) is touched, so plotting is safe in any process, headless or
+not. Points are weighted by the number of scored files, as in `backtest.summarise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from forecasting.backtest import MODEL
+from forecasting.schema import AS_OF, QUANTILE_DATES, QUANTILES
+
+# Nominal quantile -> the coverage column that measures it; p50 only when the backtest has it.
+COVERAGE = {q: f"coverage_{name}" for q, name in zip(QUANTILES, QUANTILE_DATES, strict=True)}
+
+
+def coverage_over_time(results: pl.DataFrame) -> Figure:
+    """Share of files done by their P80 and P90 date, per as-of date and model."""
+    by_date = _weighted(results, [AS_OF, MODEL], ["coverage_p80", "coverage_p90"])
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    for ax, column, target in zip(axes, ("coverage_p80", "coverage_p90"), (0.8, 0.9), strict=True):
+        _lines(ax, by_date, column)
+        ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target}")
+        ax.set_title(f"{column.split('_')[1].upper()} coverage")
+        ax.set_xlabel("as-of date")
+        ax.set_ylim(0, 1.02)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.legend(loc="lower right", fontsize="small")
+    axes[0].set_ylabel("share of files done by the date")
+    figure.suptitle("Coverage of the promised dates, by as-of date")
+    return figure
+
+
+def mae_over_time(results: pl.DataFrame) -> Figure:
+    """Mean absolute error of the P50 (days), per as-of date and model."""
+    by_date = _weighted(results, [AS_OF, MODEL], ["mae_p50"])
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = figure.subplots()
+    _lines(ax, by_date, "mae_p50")
+    ax.set_title("P50 error by as-of date")
+    ax.set_xlabel("as-of date")
+    ax.set_ylabel("mean absolute error (days)")
+    ax.set_ylim(bottom=0)
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend(fontsize="small")
+    return figure
+
+
+def calibration(results: pl.DataFrame) -> Figure:
+    """Nominal quantile against observed coverage per model; on the diagonal is calibrated.
+
+    The quantiles plotted are those the backtest measures coverage for (0.8 and 0.9 today;
+    0.5 as soon as the long frame carries `coverage_p50`).
+    """
+    measured = {q: c for q, c in COVERAGE.items() if c in results.columns}
+    overall = _weighted(results, [MODEL], list(measured.values()))
+    figure = Figure(figsize=(5.5, 5.5), layout="constrained")
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
+    nominal = list(measured)
+    for model in _models(overall):
+        row = overall.filter(pl.col(MODEL) == model)
+        observed = [row.item(0, c) for c in measured.values()]
+        ax.plot(nominal, observed, marker="o", label=model)
+    ax.set_xlim(0.4, 1.0)
+    ax.set_ylim(0.4, 1.0)
+    ax.set_xlabel("nominal quantile")
+    ax.set_ylabel("observed share of files done by the date")
+    ax.set_title("Calibration over all origins")
+    ax.legend(fontsize="small")
+    return figure
+
+
+def backtest_figures(results: pl.DataFrame) -> dict[str, Figure]:
+    """Every figure, keyed by the artifact file name it is logged under."""
+    return {
+        "plots/coverage_over_time.png": coverage_over_time(results),
+        "plots/mae_p50_over_time.png": mae_over_time(results),
+        "plots/calibration.png": calibration(results),
+    }
+
+
+def _weighted(results: pl.DataFrame, keys: Sequence[str], metrics: Sequence[str]) -> pl.DataFrame:
+    scored = results.filter(pl.col("n") > 0)
+    return (
+        scored.group_by(list(keys))
+        .agg(*(((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m) for m in metrics))
+        .sort(list(keys))
+    )
+
+
+def _models(frame: pl.DataFrame) -> list[str]:
+    return sorted(str(m) for m in frame.get_column(MODEL).unique())
+
+
+def _lines(ax: Axes, by_date: pl.DataFrame, column: str) -> None:
+    for model in _models(by_date):
+        part = by_date.filter(pl.col(MODEL) == model)
+        ax.plot(
+            part.get_column(AS_OF).to_list(),
+            part.get_column(column).to_list(),
+            marker="o",
+            markersize=3,
+            label=model,
+        )
