@@ -7,12 +7,15 @@ segment's median completion-to-delivery lag.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from forecasting.backtest import MODEL
+from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.models.base import NotFittedError, Segment
@@ -21,7 +24,6 @@ from forecasting.schema import (
     CHANNEL,
     COMPLETED_ON,
     DELIVERED_ON,
-    ERROR,
     QUANTILE_DATES,
     QUANTILE_DAYS,
     REGION,
@@ -42,9 +44,11 @@ class Forecaster:
         *,
         candidates: Sequence[str] = ("queue_projection", "kaplan_meier"),
         params: Mapping[str, Mapping[str, object]] | None = None,
+        country: str = "CA",
     ) -> None:
         self.candidates = tuple(candidates)
         self.params = dict(params or {})
+        self.country = country
 
     def fit(
         self,
@@ -61,7 +65,7 @@ class Forecaster:
             )
         self.as_of_ = as_of
         self.models_: dict[str, ProcessingTimeModel] = {
-            name: MODELS[name](**self.params.get(name, {})).fit(
+            name: _build(name, self.params.get(name, {}), self.country).fit(
                 applications, as_of=as_of, capacity=capacity
             )
             for name in self.candidates
@@ -103,11 +107,19 @@ class Forecaster:
                 .with_columns(pl.lit(None, dtype=pl.String).alias(CHOSEN_MODEL))
             )
         joined = pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
-        return _as_dates(joined, self.delivery_lag_, self.as_of_)
+        return _as_dates(joined, self.delivery_lag_, self.as_of_, self.country)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
             raise NotFittedError("Forecaster must be fitted before estimate")
+
+
+def _build(name: str, params: Mapping[str, object], country: str) -> ProcessingTimeModel:
+    """A candidate with its parameters; models that use a holiday calendar get the country."""
+    cls = MODELS[name]
+    if "country" in inspect.signature(cls.__init__).parameters:
+        params = {"country": country, **params}
+    return cls(**params)
 
 
 def _choose(
@@ -145,7 +157,10 @@ def _delivery_lags(applications: pl.DataFrame) -> dict[Segment, int]:
     }
 
 
-def _as_dates(frame: pl.DataFrame, lags: dict[Segment, int], as_of: date) -> pl.DataFrame:
+def _as_dates(
+    frame: pl.DataFrame, lags: dict[Segment, int], as_of: date, country: str
+) -> pl.DataFrame:
+    """Days become dates on the region's next business day, when offices can complete a file."""
     days = [pl.col(c).ceil().cast(pl.Int64) for c in QUANTILE_DAYS]
     dated = frame.with_columns(
         *(
@@ -154,9 +169,38 @@ def _as_dates(frame: pl.DataFrame, lags: dict[Segment, int], as_of: date) -> pl.
         ),
         pl.lit(as_of).alias(AS_OF),
     )
+    dated = _snap_to_business_days(dated, QUANTILE_DATES, country)
     lag = pl.concat_str(SEGMENT, separator="\x1f").replace_strict(
         {"\x1f".join(k): v for k, v in lags.items()}, default=None, return_dtype=pl.Int64
     )
+    delivery = [f"delivery_{name}" for name in QUANTILE_DATES]
+    dated = dated.with_columns(
+        (pl.col(name) + pl.duration(days=lag)).alias(out)
+        for name, out in zip(QUANTILE_DATES, delivery, strict=True)
+    )
+    dated = _snap_to_business_days(dated, tuple(delivery), country)
     return dated.with_columns(
-        (pl.col(name) + pl.duration(days=lag)).alias(f"delivery_{name}") for name in QUANTILE_DATES
-    ).with_columns(pl.col(ERROR))
+        (pl.col(name) - pl.col(SUBMITTED_ON)).dt.total_days().cast(pl.Float64).alias(days_col)
+        for name, days_col in zip(QUANTILE_DATES, QUANTILE_DAYS, strict=True)
+    )
+
+
+def _snap_to_business_days(
+    frame: pl.DataFrame, columns: tuple[str, ...], country: str
+) -> pl.DataFrame:
+    values = {c: frame.get_column(c).to_numpy().astype("datetime64[D]") for c in columns}
+    present = frame.select(
+        pl.min_horizontal(columns).min().alias("first"),
+        pl.max_horizontal(columns).max().alias("last"),
+    )
+    first, last = present.row(0)
+    if first is None:
+        return frame
+    regions = frame.get_column(REGION).to_numpy()
+    for region in np.unique(regions):
+        calendar = business_calendar(str(region), first, last + timedelta(days=30), country=country)
+        rows = regions == region
+        for c in columns:
+            known = rows & ~np.isnat(values[c])
+            values[c][known] = calendar.next_business_day(values[c][known])
+    return frame.with_columns(pl.Series(c, values[c]).cast(pl.Date) for c in columns)
