@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
-from forecasting.backtest import MODEL
+from forecasting.backtest import BASELINE, MODEL
 from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
@@ -71,6 +72,7 @@ class Forecaster:
             for name in self.candidates
         }
         self.choice_, self.default_model_ = _choose(backtest, self.candidates)
+        self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
         return self
 
@@ -143,6 +145,44 @@ def _choose(
         for s, c, r, m in per_segment.select(*SEGMENT, MODEL).iter_rows()
     }
     return choice, default
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """How the model serving a segment did in the backtest (None where it was not scored)."""
+
+    files_scored: int
+    coverage_p80: float | None
+    mae_p50_days: float | None
+    published_mae_p50_days: float | None
+
+
+def _accuracy(
+    backtest: pl.DataFrame | None, choice: dict[Segment, str], default: str
+) -> dict[Segment, Accuracy]:
+    """Per segment, the measured accuracy of the model chosen for it and of the baseline."""
+    if backtest is None or backtest.is_empty():
+        return {}
+    scored = backtest.filter(pl.col("n") > 0)
+    weighted = [
+        ((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m)
+        for m in ("coverage_p80", "mae_p50")
+    ]
+    per_model = scored.group_by([*SEGMENT, MODEL]).agg(pl.col("n").sum(), *weighted)
+    rows = {
+        (str(s), str(c), str(r), str(m)): (int(n), cov, mae)
+        for s, c, r, m, n, cov, mae in per_model.select(
+            *SEGMENT, MODEL, "n", "coverage_p80", "mae_p50"
+        ).iter_rows()
+    }
+    out: dict[Segment, Accuracy] = {}
+    for s, c, r, _ in rows:
+        segment = (s, c, r)
+        chosen = rows.get((*segment, choice.get(segment, default)))
+        base = rows.get((*segment, BASELINE))
+        if chosen is not None:
+            out[segment] = Accuracy(chosen[0], chosen[1], chosen[2], base[2] if base else None)
+    return out
 
 
 def _delivery_lags(applications: pl.DataFrame) -> dict[Segment, int]:

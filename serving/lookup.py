@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from forecasting.calendar import business_calendar
-from forecasting.forecaster import Forecaster
+from forecasting.forecaster import Accuracy, Forecaster
 from forecasting.models.base import MAX_DAYS_AHEAD
 from forecasting.schema import CHANNEL, ERROR, QUANTILE_DATES, REGION, SERVICE, SUBMITTED_ON
 
@@ -54,6 +54,8 @@ class EstimateTable:
     first_day: date
     last_day: date
     estimates: dict[tuple[str, str, str, date], Estimate]
+    # Measured backtest accuracy of the model serving each segment (missing if not scored).
+    accuracy: dict[Segment, Accuracy]
 
     def get(self, segment: Segment, submitted_on: date) -> Estimate | None:
         return self.estimates.get((*segment, submitted_on))
@@ -105,6 +107,7 @@ def build_table(forecaster: Forecaster, *, model_version: str) -> EstimateTable:
         first_day=first,
         last_day=last,
         estimates=estimates,
+        accuracy=dict(getattr(forecaster, "accuracy_", {})),
     )
 
 
