@@ -12,7 +12,7 @@ DATA ?= data
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup run test test-all lint format bench bench-simulate clean
+.PHONY: help setup run test test-all lint format bench bench-simulate bench-accuracy clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -46,10 +46,13 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-simulate ## every benchmark (prints measured figures and ratios to targets)
+bench: bench-simulate bench-accuracy ## every benchmark (prints measured figures and ratios to targets)
 
 bench-simulate: setup ## simulate ~1 million applications and time it against the 30 s target
 	$(BIN)/python -m experiments.bench_simulate
+
+bench-accuracy: setup ## rolling-origin accuracy of every model on simulated scenarios and real logs
+	$(BIN)/python -m experiments.bench_accuracy
 
 clean: ## remove the virtualenv, caches and demo outputs
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts
