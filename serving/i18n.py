@@ -8,6 +8,7 @@ language and badly by screen readers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -80,3 +81,38 @@ def estimate_message(*, p50: date, p80: date, past_usual_time: bool, lang: Lang)
     """The sentence a status page shows and a screen reader reads."""
     key = "estimate.message.past_usual" if past_usual_time else "estimate.message"
     return t(key, lang, p50=long_date(p50, lang), p80=long_date(p80, lang))
+
+
+def has(key: str, lang: Lang) -> bool:
+    """Whether the catalogue of `lang` holds `key`."""
+    return key in catalogue(lang)
+
+
+def label(kind: str, code: str, lang: Lang) -> str:
+    """The readable name of a service, channel or region code; the code itself if it has none."""
+    key = f"{kind}.{code}"
+    return t(key, lang) if has(key, lang) else code
+
+
+def join_or(items: Sequence[str], lang: Lang) -> str:
+    """A list read as a choice: A, B or C / A, B ou C."""
+    if len(items) < 2:
+        return "".join(items)
+    return t("list.or", lang, head=", ".join(items[:-1]), last=items[-1])
+
+
+def whole_number(value: int, lang: Lang) -> str:
+    """1,234 / 1 234 (a no-break space, so the number never wraps)."""
+    return f"{value:,}".replace(",", "," if lang == "en" else "\u00a0")
+
+
+def percent(share: float, lang: Lang) -> str:
+    """0.873 -> 87% / 87 %."""
+    return t("format.percent", lang, value=round(100 * share))
+
+
+def day_count(days: int, lang: Lang, *, business: bool = False) -> str:
+    """A number of days in words: 1 day, 5 days / 1 jour, 5 jours (French: 0 is singular)."""
+    one = days == 1 if lang == "en" else days in (0, 1)
+    kind = "business_days" if business else "days"
+    return t(f"format.{kind}.{'one' if one else 'other'}", lang, count=whole_number(days, lang))
