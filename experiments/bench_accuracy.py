@@ -35,9 +35,11 @@ REAL = {"road_traffic_fines": "IT", "bpic2015_permits": "NL", "bpic2020_domestic
 SERVED = "queue_projection"
 
 
-def factories(country: str) -> dict[str, Callable[[], ProcessingTimeModel]]:
+def factories(country: str, names: list[str]) -> dict[str, Callable[[], ProcessingTimeModel]]:
     made: dict[str, Callable[[], ProcessingTimeModel]] = {}
     for name, cls in MODELS.items():
+        if names and name not in names:
+            continue
         if "country" in cls.__init__.__code__.co_varnames:
             made[name] = lambda cls=cls: cls(country=country)  # type: ignore[misc]
         else:
@@ -101,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.3, help="simulator scale")
     parser.add_argument("--only", default="", help="comma-separated data set prefixes")
+    parser.add_argument("--models", default="", help="comma-separated model names (default all)")
     args = parser.parse_args()
     root = Path(
         os.environ.get(
@@ -120,7 +123,8 @@ def main() -> None:
         if wanted and not any(label.startswith(w) for w in wanted):
             continue
         started = time.perf_counter()
-        results = backtest(apps, factories(country), origins)
+        names = [m for m in args.models.split(",") if m]
+        results = backtest(apps, factories(country, names), origins)
         seconds = time.perf_counter() - started
         table = summarise(results).with_columns(pl.lit(label).alias("data"))
         rows.append(table)
