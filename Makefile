@@ -12,7 +12,7 @@ DATA ?= data
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup run test test-all lint format bench bench-simulate bench-accuracy clean
+.PHONY: help setup run test test-all lint format bench bench-simulate bench-accuracy bench-serve clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -28,8 +28,17 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced ## create .venv with the locked dependencies (idempotent)
 
-run: setup ## make demo data if there is none, validate it and summarise it
+run: setup ## demo data if there is none, validate it, train (once per data), serve on :8000
 	$(BIN)/delai demo --data-dir $(DATA)
+	@test -f mlflow.db || rm -f $(DATA)/.trained
+	@$(MAKE) --no-print-directory $(DATA)/.trained
+	$(BIN)/delai serve
+
+# Trained once per demo data: the stamp is newer than the data, and the store still exists.
+$(DATA)/.trained: $(DATA)/applications.parquet
+	$(BIN)/delai train --data $< \
+		$(if $(wildcard $(DATA)/capacity.parquet),--capacity $(DATA)/capacity.parquet)
+	@touch $@
 
 test: setup ## the test suite (what CI runs); slow and bench tests excluded
 	$(BIN)/pytest
@@ -53,6 +62,9 @@ bench-simulate: setup ## simulate ~1 million applications and time it against th
 
 bench-accuracy: setup ## rolling-origin accuracy of every model on simulated scenarios and real logs
 	$(BIN)/python -m experiments.bench_accuracy
+
+bench-serve: setup ## wrk on loopback: /v1/estimate vs a bare route and vs mlflow models serve
+	$(BIN)/python -m experiments.bench_serve
 
 clean: ## remove the virtualenv, caches and demo outputs
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts

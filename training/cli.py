@@ -1,4 +1,4 @@
-"""The `delai` command line: simulate, validate, train, backtest, predict, and the demo.
+"""The `delai` command line: simulate, validate, train, backtest, predict, serve, and the demo.
 
 Logging is configured here, in the entry point, and nowhere else. Commands that touch MLflow
 import it lazily, so `delai validate` does not pay for it.
@@ -249,6 +249,35 @@ def predict(
     )
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.seconds.items())
     console.out.print(f"  {timings}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the estimates API and status page (the registry's champion, reloaded when it moves)."""
+    import uvicorn
+
+    from serving.app import create_app
+
+    settings = Settings()
+    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    console.out.print(
+        f"status page: {base}/status  (français : {base}/statut)", highlight=False, soft_wrap=True
+    )
+    console.out.print(f"API docs:    {base}/docs", highlight=False)
+    # One worker: the estimate table lives in this process. No access log: query strings stay
+    # out of the logs, and /metrics counts requests by route instead.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        workers=1,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
 
 
 def main() -> None:

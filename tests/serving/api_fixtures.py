@@ -1,0 +1,42 @@
+"""Constants and fakes of the API's tests (fixtures are in conftest.py, which imports these).
+
+A module of its own because test modules must not import conftest: several share that name.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from forecasting.forecaster import Forecaster
+from serving.loading import LoadedModel, ModelInfo
+
+VERSION = "7"
+# A segment and day the small world has an estimate for.
+SEGMENT = ("passport_adult", "online", "ON")
+DAY = "2025-03-03"
+ESTIMATE = f"/v1/estimate?service={SEGMENT[0]}&channel={SEGMENT[1]}&region={SEGMENT[2]}"
+
+
+class FakeSource:
+    """A registry stand-in: a champion version that tests move, can fail or can hang."""
+
+    uri = "models:/processing-time@champion"
+
+    def __init__(self, forecaster: Forecaster, version: str = "1") -> None:
+        self.forecaster = forecaster
+        self.version = version
+        self.failure: Exception | None = None
+        self.gate: threading.Event | None = None
+        self.loads = 0
+
+    def champion_version(self) -> str:
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
+        if self.failure is not None:
+            raise self.failure
+        return self.version
+
+    def load(self, version: str) -> LoadedModel:
+        self.loads += 1
+        as_of = self.forecaster.as_of_
+        return LoadedModel(self.forecaster, ModelInfo(self.uri, version, as_of, f"run-{version}"))
