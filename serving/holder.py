@@ -105,21 +105,23 @@ class ModelHolder:
 
     def fall_back(self, reason: str) -> None:
         """Serve the local copy, saying why, unless a model from the registry is served already."""
-        logger.warning("could not load the champion from the registry: %s", reason)
+        where = self.cache.path if self.cache else "nowhere"
+        logger.warning(
+            "could not load the champion from the registry: %s (copy: %s)", reason, where
+        )
         current = self.state.served
-        where = f" at {self.cache.path}" if self.cache else ""
         if current is not None and current.source == "cache":
             served: Served | None = current
         else:
             cached = self.cache.load() if self.cache else None
             served = None
             if cached is None:
-                reason = f"{reason}; and no cached model{where} to fall back on"
+                reason = f"{reason}; and no cached model to fall back on"
             else:
                 try:
                     served = _from_loaded(cached, "cache")
                 except Exception as exc:  # a copy the current code cannot use is no copy
-                    reason = f"{reason}; the cached model{where} failed: {describe(exc)}"
+                    reason = f"{reason}; the cached model failed: {describe(exc)}"
         with self._swapping:
             now = self.state.served
             if now is not None and now.source == "registry":
@@ -127,7 +129,7 @@ class ModelHolder:
             if served is None:
                 self.state = State(None, f"no model to serve: {reason}")
             else:
-                because = f"serving the cached copy of version {served.model_version}{where}"
+                because = f"serving the cached copy of version {served.model_version}"
                 self.state = State(served, f"{because}: {reason}")
 
     def reload(self, *, force: bool = False) -> ReloadResult:
