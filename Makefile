@@ -67,4 +67,5 @@ bench-serve: setup ## wrk on loopback: /v1/estimate vs a bare route and vs mlflo
 	$(BIN)/python -m experiments.bench_serve
 
 clean: ## remove the virtualenv, caches and demo outputs
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts \
+		.delai-cache .bench-serve
