@@ -21,8 +21,9 @@ from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from forecasting.calendar import business_calendar
 from forecasting.contract import validate_applications
+from forecasting.day_profile import fit_day_profile
 from forecasting.intake import ARRIVALS, MEAN, IntakeForecaster, daily_arrivals
-from forecasting.intake_model import WEEKS_PER_YEAR, fit_day_profile, weekly
+from forecasting.intake_model import weekly
 from forecasting.schema import DATE, SEGMENT
 from forecasting.simulate import simulate
 
@@ -100,7 +101,7 @@ def _ets_forecast(counts: np.ndarray, region: str, as_of: date) -> np.ndarray:
     exposure = profile.exposure(weekday, closed)
     n_weeks = n // 7
     level = np.log(weekly(counts, n_weeks) / np.maximum(weekly(exposure[:n], n_weeks), 1e-9) + 1)
-    weeks = np.arange(-n_weeks + 1, 14) / WEEKS_PER_YEAR
+    weeks = np.arange(-n_weeks + 1, 14) * 7 / 365.2425
     season = np.column_stack(
         [f(2 * np.pi * k * weeks) for k in (1, 2, 3) for f in (np.sin, np.cos)]
     )

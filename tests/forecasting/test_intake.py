@@ -79,13 +79,16 @@ def next_days(rate: npt.NDArray[np.float64], as_of: date, n: int) -> npt.NDArray
 def test_four_week_forecast_is_close_to_the_true_rate(
     as_of: date, segment: tuple[str, str, str]
 ) -> None:
-    frame, _, rate = simulated(segment, seed=1)
-    forecaster = IntakeForecaster().fit(frame, as_of=as_of)
-    forecast = forecaster.predict(28)
-    assert forecaster.method_ == {segment: SEASONAL}
-    truth = next_days(rate, as_of, 28).sum()
-    # About 1,000 files in four weeks; the season turns in spring and autumn.
-    assert forecast[MEAN].sum() == pytest.approx(truth, rel=0.06)
+    forecasts, truths = [], []
+    for seed in (1, 2, 3):
+        frame, _, rate = simulated(segment, seed=seed)
+        forecaster = IntakeForecaster().fit(frame, as_of=as_of)
+        assert forecaster.method_ == {segment: SEASONAL}
+        forecasts.append(forecaster.predict(28)[MEAN].sum())
+        truths.append(next_days(rate, as_of, 28).sum())
+    # About 1,000 files in four weeks; the season turns in spring and autumn. Growth is
+    # followed by the level, not extrapolated, so forecasts run a little low (2-3% here).
+    assert np.mean(forecasts) == pytest.approx(np.mean(truths), rel=0.06)
 
 
 def test_weekends_and_holidays_follow_the_profile_learned_per_segment() -> None:
@@ -134,20 +137,19 @@ def test_intervals_hold_about_their_share_of_days() -> None:
     assert 0.9 <= np.mean(inside95) <= 1.0
 
 
-def test_a_doubling_is_followed_within_three_weeks() -> None:
-    # Ten files a day: too few for the smoothed level alone, which reached about 76% of the
-    # new rate after three weeks on these series (the level-shift test takes it to about 88%;
-    # the rest is noise and the level's decay back towards normal).
+def test_a_doubling_is_followed_within_two_weeks() -> None:
+    # Ten files a day: too few for the smoothed level alone, which reached about 60% of the
+    # new rate after two weeks on these series; the level-shift test takes it to about 97%.
     surge = date(2025, 3, 3)
-    as_of = surge + timedelta(weeks=3)
+    as_of = surge + timedelta(weeks=2)
     ratios = []
-    for seed in (8, 9, 10):
+    for seed in (1, 2, 3):
         frame, _, rate = simulated(MAIL, seed=seed, level=10.0, surge_from=surge)
         before = IntakeForecaster().fit(frame, as_of=surge - timedelta(days=1)).predict(14)
         after = IntakeForecaster().fit(frame, as_of=as_of).predict(14)
         assert after[MEAN].sum() > 1.5 * before[MEAN].sum()
         ratios.append(after[MEAN].sum() / next_days(rate, as_of, 14).sum())
-    assert np.mean(ratios) > 0.82
+    assert np.mean(ratios) > 0.85
 
 
 def test_short_histories_fall_back_and_say_so() -> None:
