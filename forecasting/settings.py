@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     reload_interval_seconds: float = Field(default=60.0, ge=0)
     # Bearer token for POST /admin/reload; unset disables the endpoint.
     admin_token: SecretStr | None = None
+    # Bearer token for the planners' what-ifs (/v1/scenarios, /planner); unset turns them off.
+    planner_token: SecretStr | None = None
+    # A scenario is a few kB; its routes take far less than the estimate batch's limit.
+    scenario_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Browser origins allowed to call the API (comma-separated or a JSON list); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     batch_limit: int = Field(default=1000, ge=1)
@@ -60,7 +64,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("admin_token", mode="before")
+    @field_validator("admin_token", "planner_token", mode="before")
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -94,6 +98,14 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"`DELAI_ADMIN_TOKEN` must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
                     f"outside development (or unset, which disables /admin/reload), got {length}"
+                )
+        if self.planner_token is not None:
+            length = len(self.planner_token.get_secret_value())
+            if length < MIN_ADMIN_TOKEN_LENGTH:
+                raise ValueError(
+                    f"`DELAI_PLANNER_TOKEN` must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                    f"outside development (or unset, which turns the planner routes off), "
+                    f"got {length}"
                 )
         if self.bench_routes:
             raise ValueError("`DELAI_BENCH_ROUTES` must be off outside development, got on")
