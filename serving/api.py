@@ -7,6 +7,7 @@ import json
 from datetime import date
 
 from fastapi import HTTPException, Request
+from pydantic import SecretStr
 from starlette.responses import Response
 
 from forecasting.schema import DEFAULT_REGION
@@ -115,16 +116,25 @@ def readiness(holder: ModelHolder) -> Response:
 
 def check_admin(settings: Settings, token: str | None) -> None:
     """404 when no admin token is configured (the endpoint does not exist), 401 on a bad one."""
-    expected = settings.admin_token
+    check_bearer(settings.admin_token, token, realm="admin")
+
+
+def check_bearer(expected: SecretStr | None, token: str | None, *, realm: str) -> None:
+    """404 when `expected` is not configured (the routes of `realm` are off, not open), 401 when
+    `token` is missing or wrong."""
     if expected is None:
-        raise HTTPException(404, "Not Found")
-    # Constant-time: how much of the token matched must not show in the response time.
-    if token is None or not hmac.compare_digest(
-        token.encode("utf-8"), expected.get_secret_value().encode("utf-8")
-    ):
+        raise HTTPException(404, f"Not Found: {realm} access is not configured on this server")
+    if not token_matches(expected, token):
         raise HTTPException(
-            401, "a valid bearer token is required", {"WWW-Authenticate": 'Bearer realm="admin"'}
+            401, "a valid bearer token is required", {"WWW-Authenticate": f'Bearer realm="{realm}"'}
         )
+
+
+def token_matches(expected: SecretStr, token: str | None) -> bool:
+    """Constant-time: how much of the token matched must not show in the response time."""
+    return token is not None and hmac.compare_digest(
+        token.encode("utf-8"), expected.get_secret_value().encode("utf-8")
+    )
 
 
 def reload(holder: ModelHolder, *, force: bool) -> Response:

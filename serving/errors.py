@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from starlette.responses import Response
 logger = logging.getLogger(__name__)
 
 _MAX_ECHO = 80
+# "`end` must be a date after `start`, got 2026-01-05": a message that names its own field.
+_NAMED = re.compile(r"`(?P<field>[^`]+)` must be (?P<expected>.+), got (?P<got>.+)", re.DOTALL)
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -121,6 +124,20 @@ def _problem(error: Mapping[str, Any]) -> Problem:
         expected = "a JSON object"
     elif kind == "list_type":
         expected = "a list"
+    elif kind in ("too_long", "too_short"):
+        bound = "at most" if kind == "too_long" else "at least"
+        expected = f"{bound} {ctx.get('max_length', ctx.get('min_length'))} items"
+        got = f"{ctx.get('actual_length')} items"
+    elif kind == "union_tag_invalid":
+        expected = f"one of {ctx.get('expected_tags')}"
+        got = echo(ctx.get("tag"))
+    elif kind == "union_tag_not_found":
+        expected = f"an object with a {ctx.get('discriminator')} field"
+    elif kind == "value_error" and (named := _NAMED.fullmatch(_value_message(error))):
+        # A model's own check already named its field, expectation and input: keep its words.
+        inner = named["field"]
+        field = f"{field}.{inner}" if field and not inner.startswith(field) else inner
+        expected, got = named["expected"], named["got"]
     elif kind == "extra_forbidden":
         # Not echoed: a field this API does not take might hold an application id.
         expected, got = "absent (the API takes no other fields)", "a value"
@@ -128,6 +145,10 @@ def _problem(error: Mapping[str, Any]) -> Problem:
         message = str(error.get("msg", "valid"))
         expected = message.removeprefix("Input should be ").removeprefix("Value error, ")
     return Problem(field=field or location, expected=expected, got=got, location=location)
+
+
+def _value_message(error: Mapping[str, Any]) -> str:
+    return str(error.get("msg", "")).removeprefix("Value error, ")
 
 
 def install(app: FastAPI) -> None:

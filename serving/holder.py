@@ -14,13 +14,16 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import perf_counter
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
 
 from serving.answers import Prepared, prepare
 from serving.loading import LoadedModel, ModelCache, ModelSource
 from serving.lookup import EstimateTable, build_table
+
+if TYPE_CHECKING:
+    from forecasting.whatif import PlanningBaseline
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Served:
     source: Source
     model_uri: str | None
     loaded_at: datetime
+    # What the planners' what-ifs start from; None for a model trained without one.
+    planning: PlanningBaseline | None = None
 
     @property
     def model_version(self) -> str:
@@ -83,9 +88,9 @@ class ModelHolder:
         served = self.state.served
         return served.prepared.table if served else None
 
-    def provide(self, table: EstimateTable) -> None:
+    def provide(self, table: EstimateTable, planning: PlanningBaseline | None = None) -> None:
         """Serve a table built elsewhere (tests, benchmarks); no registry is involved."""
-        self.state = State(_served(table, "provided", None), None)
+        self.state = State(_served(table, "provided", None, planning), None)
 
     def start(self) -> None:
         """The first load: the registry's champion, else the local copy, else nothing (said why)."""
@@ -194,11 +199,18 @@ class ModelHolder:
 
 def _from_loaded(loaded: LoadedModel, source: Source) -> Served:
     table = build_table(loaded.forecaster, model_version=loaded.info.model_version)
-    return _served(table, source, loaded.info.model_uri)
+    # getattr: models trained before what-ifs existed (or kept in the cache) have no baseline.
+    planning = getattr(loaded.forecaster, "planning_", None)
+    return _served(table, source, loaded.info.model_uri, planning)
 
 
-def _served(table: EstimateTable, source: Source, model_uri: str | None) -> Served:
-    return Served(prepare(table), source, model_uri, datetime.now(UTC))
+def _served(
+    table: EstimateTable,
+    source: Source,
+    model_uri: str | None,
+    planning: PlanningBaseline | None = None,
+) -> Served:
+    return Served(prepare(table), source, model_uri, datetime.now(UTC), planning)
 
 
 def describe(exc: BaseException) -> str:

@@ -72,23 +72,33 @@ class EdgeHeaders:
 
 
 class BodyLimit:
-    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length says so."""
+    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length says so.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `per_path` sets a different limit for some paths (the scenario routes take a few kB).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
-    def _message(self) -> str:
-        return f"the request body must be at most {self.max_bytes:,} bytes"
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"the request body must be at most {limit:,} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    response = error_response(413, f"{self._message()}, got {value.decode()!s}")
+                if not value.isdigit() or int(value) > limit:
+                    response = error_response(
+                        413, f"{self._message(limit)}, got {value.decode()!s}"
+                    )
                     await response(scope, receive, send)
                     return
                 break
@@ -99,9 +109,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # Raised inside the route's body read, so the exception handlers answer it.
-                    raise HTTPException(413, f"{self._message()}, got more")
+                    raise HTTPException(413, f"{self._message(limit)}, got more")
             return message
 
         await self.app(scope, counted, send)
