@@ -24,6 +24,7 @@ _MAX_ECHO = 80
 # "`end` must be a date after `start`, got 2026-01-05": a message that names its own field.
 _NAMED = re.compile(r"`(?P<field>[^`]+)` must be (?P<expected>.+), got (?P<got>.+)", re.DOTALL)
 _NO_STORE = {"Cache-Control": "no-store"}
+_UNDECODABLE_BODY = "There was an error parsing the body"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,10 @@ def install(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == _UNDECODABLE_BODY:
+            # FastAPI's bare 400 for a body json cannot even decode (not UTF-8): name the field.
+            problem = Problem("body", "a JSON document in UTF-8", "bytes that are not", "body")
+            return error_response(422, problem.message, [problem])
         return error_response(exc.status_code, str(exc.detail), (), exc.headers)
 
     async def unexpected(_: Request, exc: Exception) -> Response:

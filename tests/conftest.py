@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,23 @@ def small_world() -> tuple[object, object]:
     simulated = simulate(start=date(2024, 1, 1), end=end, seed=11, scale=0.05, regions=("ON", "QC"))
     validated = validate_applications(simulated.applications.lazy(), as_of=end)
     return validated.applications, end
+
+
+# --- measured figures ----------------------------------------------------------------------------
+_FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report_figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a measured figure (fuzz counts, load p99, RSS growth); printed after the run, so
+    `make test-all` shows what the reliability section of the README quotes."""
+    lines = request.config.stash.setdefault(_FIGURES, [])
+    return lambda line: lines.append(f"{request.node.name}: {line}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(_FIGURES, [])
+    if lines:
+        terminalreporter.section("measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)

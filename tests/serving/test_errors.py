@@ -275,3 +275,19 @@ def test_fields_the_api_does_not_take_are_refused_without_echo(client: TestClien
     (problem,) = problems(response)
     assert problem.field == "requests[0].application_id"
     assert "A123456789" not in response.text
+
+
+def test_a_body_that_is_not_utf8_names_the_body(client: TestClient) -> None:
+    # Found by the schemathesis fuzz: FastAPI answered a bare 400 that named no field.
+    response = client.post(
+        "/v1/estimates",
+        content=b'{"requests": "\xe9t\xe9"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    (problem,) = problems(response)
+    assert (problem.field, problem.in_, problem.expected) == (
+        "body",
+        "body",
+        "a JSON document in UTF-8",
+    )
