@@ -15,6 +15,7 @@ from forecasting.errors import DataContractError
 from forecasting.quarantine import DETAIL, QuarantineReport, Rule, first_broken_rule, split
 from forecasting.schema import (
     CAPACITY_MEASURES,
+    CAPACITY_OPTIONAL,
     CAPACITY_REQUIRED_COLUMNS,
     CAPACITY_SCHEMA,
     CHANNEL,
@@ -27,9 +28,11 @@ from forecasting.schema import (
     SOURCE_ROW,
     STAFF_HOURS,
 )
-from forecasting.tables import require_columns
+from forecasting.tables import reading, require_columns
 
 _PARSED_DATE = "_date"
+# Numbers each row may carry: the capacity measures and the optional staff count.
+_NUMBERS = (*CAPACITY_MEASURES, *CAPACITY_OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -43,36 +46,39 @@ class ValidatedCapacity:
 
 def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
     """Check every capacity row; each is accepted or quarantined with a reason."""
-    schema = require_columns(raw, CAPACITY_REQUIRED_COLUMNS, table="capacity")
+    schema = require_columns(
+        raw, CAPACITY_REQUIRED_COLUMNS, table="capacity", optional=(REGION, *CAPACITY_MEASURES)
+    )
     if not any(m in schema for m in CAPACITY_MEASURES):
         raise DataContractError(
             " or ".join(CAPACITY_MEASURES),
             "at least one capacity measure column",
             f"a table with columns {', '.join(schema.names())}",
         )
-    missing = [c for c in (REGION, *CAPACITY_MEASURES) if c not in schema]
-    checked = (
-        raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
-        .with_row_index(SOURCE_ROW)
-        .with_columns(
-            *(
-                pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c)
-                for c in (SERVICE, CHANNEL, REGION)
-            ),
-            to_date(DATE, schema[DATE]).alias(_PARSED_DATE),
-            *(_as_number(m).alias(f"_{m}") for m in CAPACITY_MEASURES),
+    missing = [c for c in (REGION, *_NUMBERS) if c not in schema]
+    with reading("capacity"):
+        checked = (
+            raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+            .with_row_index(SOURCE_ROW)
+            .with_columns(
+                *(
+                    pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c)
+                    for c in (SERVICE, CHANNEL, REGION)
+                ),
+                to_date(DATE, schema[DATE]).alias(_PARSED_DATE),
+                *(_as_number(m).alias(f"_{m}") for m in _NUMBERS),
+            )
+            .with_columns(pl.col(REGION).fill_null(DEFAULT_REGION))
+            .pipe(_flag)
+            .collect()
         )
-        .with_columns(pl.col(REGION).fill_null(DEFAULT_REGION))
-        .pipe(_flag)
-        .collect()
-    )
     accepted, quarantined, report = split(checked, table="capacity", as_of=None)
     capacity = accepted.select(
         pl.col(_PARSED_DATE).alias(DATE),
         SERVICE,
         CHANNEL,
         REGION,
-        *(pl.col(f"_{m}").alias(m) for m in CAPACITY_MEASURES),
+        *(pl.col(f"_{m}").alias(m) for m in _NUMBERS),
     ).select(pl.col(name).cast(dtype) for name, dtype in CAPACITY_SCHEMA.items())
     quarantine = quarantined.select(
         SOURCE_ROW,
@@ -80,7 +86,7 @@ def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
         SERVICE,
         CHANNEL,
         REGION,
-        *(as_text(m).alias(m) for m in CAPACITY_MEASURES),
+        *(as_text(m).alias(m) for m in _NUMBERS),
         REASON,
         DETAIL,
     )
@@ -112,7 +118,7 @@ def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
                 pl.col(m).is_not_null() & pl.col(f"_{m}").is_null(),
                 pl.format(f"`{m}` must be a number, got '{{}}'", as_text(m)),
             )
-            for m in CAPACITY_MEASURES
+            for m in _NUMBERS
         ),
         Rule(
             "missing_capacity",
@@ -125,7 +131,7 @@ def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
                 pl.col(f"_{m}") < 0,
                 pl.format(f"`{m}` must be zero or more, got {{}}", pl.col(f"_{m}")),
             )
-            for m in CAPACITY_MEASURES
+            for m in _NUMBERS
         ),
         Rule(
             "duplicate_segment_day",

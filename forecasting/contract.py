@@ -37,7 +37,7 @@ from forecasting.schema import (
     SUBMITTED_AT,
     SUBMITTED_ON,
 )
-from forecasting.tables import require_columns
+from forecasting.tables import reading, require_columns
 
 _TEXT_COLUMNS = (APPLICATION_ID, SERVICE, CHANNEL, REGION, PRIORITY)
 _PARSED = {SUBMITTED_AT: SUBMITTED_ON, COMPLETED_AT: COMPLETED_ON, DELIVERED_AT: DELIVERED_ON}
@@ -72,15 +72,16 @@ def validate_applications(
 
     Raises `DataContractError` only for what no row can fix: a missing required column.
     """
-    schema = require_columns(raw, REQUIRED_COLUMNS, table="applications")
-    checked = (
-        raw.pipe(_add_missing_optional, schema)
-        .with_row_index(SOURCE_ROW)
-        .pipe(_normalise_text)
-        .pipe(_parse_dates, schema)
-        .pipe(_flag, as_of)
-        .collect()
-    )
+    schema = require_columns(raw, REQUIRED_COLUMNS, table="applications", optional=OPTIONAL_COLUMNS)
+    with reading("applications"):
+        checked = (
+            raw.pipe(_add_missing_optional, schema)
+            .with_row_index(SOURCE_ROW)
+            .pipe(_normalise_text)
+            .pipe(_parse_dates, schema)
+            .pipe(_flag, as_of)
+            .collect()
+        )
     accepted, quarantined, report = split(checked, table="applications", as_of=as_of)
     applications = accepted.select(
         pl.col(name).cast(dtype) for name, dtype in APPLICATIONS_SCHEMA.items()

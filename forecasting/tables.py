@@ -6,6 +6,8 @@ instead of failing the whole read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -38,9 +40,17 @@ def scan_table(path: Path | str, *, field: str = "data") -> pl.LazyFrame:
     raise DataContractError(field, expected, f"'{path.name}' (unknown format '{suffix}')")
 
 
-def require_columns(frame: pl.LazyFrame, required: tuple[str, ...], *, table: str) -> pl.Schema:
-    """Return the frame's schema, or raise naming the first required column that is missing."""
-    schema = frame.collect_schema()
+def require_columns(
+    frame: pl.LazyFrame,
+    required: tuple[str, ...],
+    *,
+    table: str,
+    optional: tuple[str, ...] = (),
+) -> pl.Schema:
+    """Return the frame's schema, or raise naming the first required column that is missing,
+    or the first contract column whose type cannot be read as text (binary, lists, structs)."""
+    with reading(table):
+        schema = frame.collect_schema()
     for column in required:
         if column not in schema:
             present = ", ".join(schema.names()) or "no columns"
@@ -49,4 +59,37 @@ def require_columns(frame: pl.LazyFrame, required: tuple[str, ...], *, table: st
                 f"a column of the {table} table (required: {', '.join(required)})",
                 f"a table with columns {present}",
             )
+    for column in (*required, *optional):
+        dtype = schema.get(column)
+        if dtype is not None and (dtype.is_nested() or dtype in (pl.Binary, pl.Object)):
+            raise DataContractError(
+                column, "a column of text, numbers or dates (strings as UTF-8)", f"a {dtype} column"
+            )
     return schema
+
+
+# What polars' read errors mean, in words that quote nothing from the file.
+_READ_FAILURES = (
+    ("utf8", "text that is not UTF-8"),
+    ("utf-8", "text that is not UTF-8"),
+    ("more fields than defined", "a row with more cells than the header"),
+    ("not properly escaped", "a quoted value whose quote never closes"),
+)
+
+
+@contextmanager
+def reading(table: str) -> Iterator[None]:
+    """Turn polars' failures to read a file into one clear `DataContractError`.
+
+    Polars quotes the offending text, which may hold an application id, so its message is
+    reduced to a known cause (or its error type) and never repeated.
+    """
+    try:
+        yield
+    except pl.exceptions.NoDataError:
+        raise DataContractError(table, "a file with a header row", "an empty file") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as exc:
+        text = str(exc).lower()
+        cause = next((words for key, words in _READ_FAILURES if key in text), None)
+        got = cause or f"a file that could not be read as a table ({type(exc).__name__})"
+        raise DataContractError(table, "a readable CSV (UTF-8) or Parquet file", got) from None
