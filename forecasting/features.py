@@ -13,7 +13,8 @@ import polars as pl
 
 from forecasting.asof import as_known_at
 from forecasting.calendar import business_calendar
-from forecasting.models.survival import conditional_quantiles, kaplan_meier
+from forecasting.models.file_features import counted_kaplan_meier
+from forecasting.models.survival import conditional_quantiles
 from forecasting.schema import (
     AGE_THRESHOLDS,
     ARRIVALS,
@@ -104,6 +105,28 @@ def collect_segment_features(
         country=country,
         service_days=service_days,
     ).collect()
+
+
+def collect_segment_features_on(
+    applications: pl.DataFrame,
+    days: list[date],
+    *,
+    capacity: pl.DataFrame | None = None,
+    country: str = "CA",
+    service_days: bool = True,
+) -> list[pl.DataFrame]:
+    """`segment_features` on each of `days`, in one `collect_all` so the plans run together."""
+    plans = [
+        segment_features(
+            applications.lazy(),
+            day,
+            capacity=None if capacity is None else capacity.lazy(),
+            country=country,
+            service_days=service_days,
+        )
+        for day in days
+    ]
+    return pl.collect_all(plans)
 
 
 def _relevant(known: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
@@ -212,10 +235,9 @@ def _km_quantiles(
     """Unconditional KM P50 and P80; undefined until at least one file was completed."""
     if not any(done):
         return None, None
-    counts = np.asarray(files, dtype=np.int64)
-    durations = pl.Series(np.repeat(np.asarray(days, dtype=np.int64), counts))
-    events = pl.Series(np.repeat(np.asarray(done, dtype=np.int8), counts))
-    curve = kaplan_meier(durations, events)
+    curve = counted_kaplan_meier(
+        np.asarray(days, dtype=np.int64), np.asarray(done), np.asarray(files, dtype=np.int64)
+    )
     p50, p80 = conditional_quantiles(curve, np.array([-1.0]), (0.5, 0.8))[0]
     return float(p50), float(p80)
 

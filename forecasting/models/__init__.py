@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forecasting.models.base import ProcessingTimeModel
+from forecasting.models.boosted import BoostedQuantiles
 from forecasting.models.published import PublishedPercentile
 from forecasting.models.queue_model import QueueProjection
 from forecasting.models.survival import KaplanMeier
@@ -11,6 +12,14 @@ MODELS: dict[str, type[ProcessingTimeModel]] = {
     PublishedPercentile.name: PublishedPercentile,
     KaplanMeier.name: KaplanMeier,
     QueueProjection.name: QueueProjection,
+    BoostedQuantiles.name: BoostedQuantiles,
 }
 
-__all__ = ["MODELS", "KaplanMeier", "ProcessingTimeModel", "PublishedPercentile", "QueueProjection"]
+__all__ = [
+    "MODELS",
+    "BoostedQuantiles",
+    "KaplanMeier",
+    "ProcessingTimeModel",
+    "PublishedPercentile",
+    "QueueProjection",
+]
