@@ -34,7 +34,7 @@ from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
-from forecasting.errors import DelaiError
+from forecasting.errors import DataContractError, DelaiError
 from forecasting.forecaster import Forecaster
 from forecasting.predictions import predict_table
 from forecasting.promotion import SCORE, PromotionDecision, decide
@@ -284,9 +284,9 @@ def load_pyfunc(model_uri: str, *, model_version: str | None = None) -> Any:
         return mlflow.pyfunc.load_model(
             target, model_config={"model_version": version} if version else None
         )
-    except MlflowException as exc:
+    except (MlflowException, DelaiError) as exc:
         raise DelaiError(
-            f"`--model-uri` must name a loadable model, got '{model_uri}': {_first_line(exc)}"
+            f"`--model-uri` must name a loadable model, got '{target}': {_first_line(exc)}"
         ) from None
 
 
@@ -325,8 +325,17 @@ def _write_payload(path: Path, forecaster: Forecaster, *, run_id: str) -> None:
 
 
 def _read_payload(path: Path) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        payload: dict[str, Any] = pickle.load(handle)
+    """The pickled payload, or a DelaiError saying the artifact is not one (cut short, say)."""
+    expected = "a delai forecaster pickle"
+    try:
+        with path.open("rb") as handle:
+            payload: Any = pickle.load(handle)
+    except Exception as exc:  # a corrupt pickle can raise almost anything
+        got = f"an unreadable file ({_first_line(exc)})"
+        raise DataContractError(f"{FORECASTER_ARTIFACT} artifact", expected, got) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("forecaster"), Forecaster):
+        got = f"a pickled {type(payload).__name__} that holds no Forecaster"
+        raise DataContractError(f"{FORECASTER_ARTIFACT} artifact", expected, got)
     return payload
 
 
