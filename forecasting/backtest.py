@@ -83,6 +83,23 @@ def backtest(
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
     """A long frame: one row per as-of, model, segment and request kind, with the metrics."""
+    predicted = backtest_predictions(
+        applications, models, origins, capacity=capacity, new_days=new_days, progress=progress
+    )
+    return aggregate(predicted)
+
+
+def backtest_predictions(
+    applications: pl.DataFrame,
+    models: Mapping[str, ModelFactory],
+    origins: Sequence[date],
+    *,
+    capacity: pl.DataFrame | None = None,
+    new_days: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
+    """One row per as-of, model and request: the quantile days answered (null where the model
+    refused) and the true days (null while unknown), for callers that rescore them."""
     parts: list[pl.DataFrame] = []
     total = len(origins) * len(models)
     for i, as_of in enumerate(origins):
@@ -92,41 +109,42 @@ def backtest(
         for j, (name, factory) in enumerate(models.items()):
             model = factory().fit(known, as_of=as_of, capacity=known_capacity)
             predicted = model.predict(requests.select(*SEGMENT, SUBMITTED_ON))
-            scored = score_rows(
-                requests.with_columns(predicted.select(QUANTILE_DAYS)).filter(
-                    pl.col(QUANTILE_DAYS[0]).is_not_null()
+            parts.append(
+                requests.with_columns(predicted.select(QUANTILE_DAYS)).select(
+                    pl.lit(as_of).alias(AS_OF), pl.lit(name).alias(MODEL), pl.all()
                 )
             )
-            parts.append(_aggregate(scored, requests, as_of=as_of, model=name))
             if progress:
                 progress(i * len(models) + j + 1, total)
     return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
 
 
-def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
-    return None if capacity is None else capacity.filter(pl.col("date") <= as_of)
-
-
-def _aggregate(
-    scored: pl.DataFrame, requests: pl.DataFrame, *, as_of: date, model: str
-) -> pl.DataFrame:
-    keys = [*SEGMENT, KIND]
-    censored = requests.filter(pl.col(ACTUAL_DAYS).is_null()).group_by(keys).len("n_censored")
-    metrics = (
-        scored.filter(pl.col(ACTUAL_DAYS).is_not_null())
-        .group_by(keys)
-        .agg(pl.len().alias("n"), *(pl.col(m).mean() for m in METRICS))
+def aggregate(predictions: pl.DataFrame) -> pl.DataFrame:
+    """`backtest_predictions` rows scored and summed up per as-of, model, segment and kind;
+    files whose true days are null are counted in `n_censored`, not scored."""
+    if predictions.is_empty():
+        return pl.DataFrame()
+    keys = [AS_OF, MODEL, *SEGMENT, KIND]
+    censored = predictions.filter(pl.col(ACTUAL_DAYS).is_null()).group_by(keys).len("n_censored")
+    scored = score_rows(
+        predictions.filter(
+            pl.col(ACTUAL_DAYS).is_not_null() & pl.col(QUANTILE_DAYS[0]).is_not_null()
+        )
     )
+    metrics = scored.group_by(keys).agg(pl.len().alias("n"), *(pl.col(m).mean() for m in METRICS))
     return (
         metrics.join(censored, on=keys, how="full", coalesce=True)
         .with_columns(
-            pl.col("n").fill_null(0),
+            pl.col("n").fill_null(0).cast(pl.UInt32),
             pl.col("n_censored").fill_null(0).cast(pl.UInt32),
-            pl.lit(as_of).alias(AS_OF),
-            pl.lit(model).alias(MODEL),
         )
-        .select(AS_OF, MODEL, *keys, "n", "n_censored", *METRICS)
+        .select(*keys, "n", "n_censored", *METRICS)
+        .sort(AS_OF, MODEL, *SEGMENT, KIND)
     )
+
+
+def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
+    return None if capacity is None else capacity.filter(pl.col("date") <= as_of)
 
 
 def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.DataFrame:

@@ -71,7 +71,7 @@ class Forecaster:
             )
             for name in self.candidates
         }
-        self.choice_, self.default_model_ = _choose(backtest, self.candidates)
+        self.choice_, self.default_model_ = choose_models(backtest, self.candidates)
         self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
         return self
@@ -124,12 +124,15 @@ def _build(name: str, params: Mapping[str, object], country: str) -> ProcessingT
     return cls(**params)
 
 
-def _choose(
-    backtest: pl.DataFrame | None, candidates: tuple[str, ...]
+def choose_models(
+    backtest: pl.DataFrame | None, candidates: Sequence[str]
 ) -> tuple[dict[Segment, str], str]:
+    """Per segment, the candidate with the lowest pinball loss in `backtest` (weighted by files
+    scored), and the best one overall for segments it did not score; without a backtest, the
+    first candidate everywhere."""
     if backtest is None or backtest.is_empty():
         return {}, candidates[0]
-    pool = backtest.filter(pl.col(MODEL).is_in(candidates) & (pl.col("n") > 0))
+    pool = backtest.filter(pl.col(MODEL).is_in(list(candidates)) & (pl.col("n") > 0))
     weighted = (pl.col("pinball") * pl.col("n")).sum() / pl.col("n").sum()
     per_segment = (
         pool.group_by([*SEGMENT, MODEL])

@@ -2,36 +2,85 @@
 
 The Forecaster answers each segment with the model that had the lowest pinball loss there, so
 its backtest is those rows (selected on the same backtest: an optimistic figure, shared by every
-candidate alike). `pinball_ratio` divides a model's pinball loss by the published baseline's on
-the same origins, which makes scores from different data windows comparable; lower is better
-and below 1 beats what governments publish today.
+candidate alike). The nested figure (`nested_choice_rows`) is the honest one: at each scored
+origin, the choice a training on that day could have made. `pinball_ratio` divides a model's
+pinball loss by the published baseline's on the same origins, which makes scores from different
+data windows comparable; lower is better and below 1 beats what governments publish today.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
 import polars as pl
 
-from forecasting.backtest import BASELINE, MODEL
-from forecasting.forecaster import Forecaster
-from forecasting.schema import SEGMENT
+from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, aggregate
+from forecasting.forecaster import Forecaster, choose_models
+from forecasting.schema import AS_OF, SEGMENT, SUBMITTED_ON
 
 FORECASTER = "forecaster"
+# The nested figure: at each scored origin, the choice a training that day would have made.
+NESTED = "delai"
 
 
 def chosen_rows(results: pl.DataFrame, forecaster: Forecaster) -> pl.DataFrame:
     """The backtest rows of each segment's chosen model, relabelled as model `forecaster`."""
-    choice = pl.DataFrame(
-        [(*segment, model) for segment, model in forecaster.choice_.items()],
+    return _route(results, forecaster.choice_, forecaster.default_model_).with_columns(
+        pl.lit(FORECASTER).alias(MODEL)
+    )
+
+
+def nested_choice_rows(
+    predictions: pl.DataFrame,
+    scored_origins: Sequence[date],
+    horizons: Mapping[date, int],
+    candidates: Sequence[str],
+    *,
+    window_days: int = 84,
+) -> pl.DataFrame:
+    """What users would have got: at each scored origin T, each segment answered by the model a
+    training on T would have chosen, relabelled as model `delai` (aggregated like `backtest`).
+
+    The choice sees only what was known at T, as `delai train` does: origins at least the
+    horizon `horizons[T]` before T (the latest within `window_days` of the latest such origin),
+    scored on the files whose outcome was in by T. With no such origin the first candidate
+    answers, as a Forecaster fitted without a backtest would. `predictions` is the per-file
+    frame of `backtest.backtest_predictions` for the candidates, at those origins and at T.
+    """
+    parts = []
+    origins = sorted(set(predictions.get_column(AS_OF).to_list()))
+    for as_of in scored_origins:
+        last = as_of - timedelta(days=horizons[as_of])
+        earlier = [o for o in origins if o <= last]
+        window = [o for o in earlier if o > earlier[-1] - timedelta(days=window_days)]
+        seen = predictions.filter(
+            pl.col(AS_OF).is_in(window) & pl.col(MODEL).is_in(list(candidates))
+        ).with_columns(
+            # Outcomes after T were not known at T.
+            pl.when(pl.col(SUBMITTED_ON) + pl.duration(days=pl.col(ACTUAL_DAYS)) <= as_of)
+            .then(pl.col(ACTUAL_DAYS))
+            .otherwise(None)
+        )
+        choice, default = choose_models(aggregate(seen) if window else None, candidates)
+        routed = _route(predictions.filter(pl.col(AS_OF) == as_of), choice, default)
+        parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
+    return aggregate(pl.concat(parts)) if parts else pl.DataFrame()
+
+
+def _route(
+    rows: pl.DataFrame, choice: Mapping[tuple[str, str, str], str], default: str
+) -> pl.DataFrame:
+    """The rows of each segment's chosen model (`default` where it has no choice)."""
+    table = pl.DataFrame(
+        [(*segment, model) for segment, model in choice.items()],
         schema={**dict.fromkeys(SEGMENT, pl.String), "_chosen": pl.String},
         orient="row",
     )
-    routed = results.join(choice, on=list(SEGMENT), how="left").with_columns(
-        pl.col("_chosen").fill_null(forecaster.default_model_)
-    )
     return (
-        routed.filter(pl.col(MODEL) == pl.col("_chosen"))
+        rows.join(table, on=list(SEGMENT), how="left")
+        .filter(pl.col(MODEL) == pl.col("_chosen").fill_null(default))
         .drop("_chosen")
-        .with_columns(pl.lit(FORECASTER).alias(MODEL))
     )
 
 

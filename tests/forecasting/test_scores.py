@@ -9,7 +9,14 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from forecasting.scores import FORECASTER, chosen_rows, pinball_ratio, weighted_pinball
+from forecasting.scores import (
+    FORECASTER,
+    NESTED,
+    chosen_rows,
+    nested_choice_rows,
+    pinball_ratio,
+    weighted_pinball,
+)
 
 
 def _row(model: str, region: str, n: int, pinball: float) -> dict[str, object]:
@@ -60,3 +67,64 @@ def test_pinball_ratio_is_relative_to_the_baseline_on_the_same_rows() -> None:
     assert math.isnan(pinball_ratio(RESULTS, "prophet"))
     no_baseline = RESULTS.filter(pl.col("model") != "published_percentile")
     assert math.isnan(pinball_ratio(no_baseline, "kaplan_meier"))
+
+
+D0, D1, T = date(2024, 10, 1), date(2025, 2, 1), date(2025, 3, 1)
+
+
+def _file(as_of: date, model: str, submitted: date, actual: int, p50: float) -> dict[str, object]:
+    return {
+        "as_of": as_of,
+        "model": model,
+        "service": "passport_adult",
+        "channel": "online",
+        "region": "ON",
+        "submitted_on": submitted,
+        "kind": "open",
+        "actual_days": actual,
+        "p50_days": p50,
+        "p80_days": p50,
+        "p90_days": p50,
+    }
+
+
+# At D1, model "a" is right about a file done before T and wrong about one done after T; "b" the
+# reverse, with the larger error on the late one. At D0, more than the 84-day window before D1,
+# only "b" is right. At T, "a" says 1 day
+# and "b" says 2 for a file that takes 5.
+PREDICTIONS = pl.DataFrame(
+    [
+        _file(D1, "a", date(2025, 1, 25), 10, 10.0),
+        _file(D1, "b", date(2025, 1, 25), 10, 30.0),
+        _file(D1, "a", date(2025, 1, 25), 100, 10.0),
+        _file(D1, "b", date(2025, 1, 25), 100, 100.0),
+        _file(D0, "a", date(2024, 9, 20), 5, 50.0),
+        _file(D0, "b", date(2024, 9, 20), 5, 5.0),
+        _file(T, "a", date(2025, 2, 20), 5, 1.0),
+        _file(T, "b", date(2025, 2, 20), 5, 2.0),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("horizon", "chosen_mae"),
+    [
+        # D1 is the latest origin a horizon before T and D0 is out of its window; on what was
+        # known at T, "a" did better (counting the outcome that came in after T picks "b").
+        (20, 4.0),
+        # Only D0 lies a horizon before T: "b" did better there.
+        (40, 3.0),
+        # No origin a horizon before T: the first candidate answers.
+        (200, 4.0),
+    ],
+)
+def test_nested_choice_sees_only_what_a_training_on_the_day_knew(horizon, chosen_mae) -> None:
+    nested = nested_choice_rows(PREDICTIONS, [T], {T: horizon}, ["a", "b"])
+    assert nested.get_column("model").to_list() == [NESTED]
+    assert nested.get_column("as_of").to_list() == [T]
+    assert nested.get_column("mae_p50").to_list() == [chosen_mae]
+
+
+def test_nested_choice_follows_the_candidates_order_without_history() -> None:
+    nested = nested_choice_rows(PREDICTIONS, [T], {T: 200}, ["b", "a"])
+    assert nested.get_column("mae_p50").to_list() == [3.0]
