@@ -132,8 +132,23 @@ def set_tags(tags: Mapping[str, object]) -> None:
     mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
+@contextmanager
+def _artifact_store() -> Iterator[None]:
+    """A store that cannot be written (a full disk, a folder that cannot be made) is one clear
+    error naming where, not an OSError from deep inside MLflow; the run then ends as failed."""
+    try:
+        yield
+    except OSError as exc:
+        where = mlflow.get_artifact_uri() if mlflow.active_run() else "the configured store"
+        raise DelaiError(
+            "the artifact store must be writable (DELAI_ARTIFACT_ROOT for a local store), got "
+            f"'{exc.strerror or exc}' writing to {where}"
+        ) from None
+
+
 def log_dict(value: Mapping[str, Any], artifact_file: str) -> None:
-    mlflow.log_dict(dict(value), artifact_file)
+    with _artifact_store():
+        mlflow.log_dict(dict(value), artifact_file)
 
 
 def log_frame(frame: pl.DataFrame, artifact_file: str) -> None:
@@ -148,12 +163,14 @@ def log_frame(frame: pl.DataFrame, artifact_file: str) -> None:
         else:
             raise ValueError(f"`artifact_file` must end in .parquet or .csv, got '{target.name}'")
         parent = str(target.parent)
-        mlflow.log_artifact(str(local), artifact_path=None if parent == "." else parent)
+        with _artifact_store():
+            mlflow.log_artifact(str(local), artifact_path=None if parent == "." else parent)
 
 
 def log_figure(figure: Any, artifact_file: str) -> None:
     """Log a matplotlib Figure as an image artifact."""
-    mlflow.log_figure(figure, artifact_file)
+    with _artifact_store():
+        mlflow.log_figure(figure, artifact_file)
 
 
 # --- the pyfunc --------------------------------------------------------------------------------
@@ -231,22 +248,23 @@ def log_forecaster(
         # Models from code: the wrapper is rebuilt by importing it, not unpickled.
         entry = Path(folder) / "delai_model.py"
         entry.write_text(_ENTRY_POINT)
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(entry),
-            artifacts={FORECASTER_ARTIFACT: str(payload)},
-            signature=signature,
-            input_example=input_example,
-            # Explicit pins: no slow requirement-inference subprocess, and no surprises.
-            pip_requirements=pip_requirements(),
-            registered_model_name=registered_model_name,
-            # Declared so loaders may pass the registered version (see `load_pyfunc`).
-            model_config={"model_version": ""},
-            params={
-                **{k: str(v) for k, v in (params or {}).items()},
-                "code_fingerprint": code_fingerprint(),
-            },
-        )
+        with _artifact_store():
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(entry),
+                artifacts={FORECASTER_ARTIFACT: str(payload)},
+                signature=signature,
+                input_example=input_example,
+                # Explicit pins: no slow requirement-inference subprocess, and no surprises.
+                pip_requirements=pip_requirements(),
+                registered_model_name=registered_model_name,
+                # Declared so loaders may pass the registered version (see `load_pyfunc`).
+                model_config={"model_version": ""},
+                params={
+                    **{k: str(v) for k, v in (params or {}).items()},
+                    "code_fingerprint": code_fingerprint(),
+                },
+            )
     if metrics:
         log_metrics(metrics, model_id=info.model_id)
     return info
