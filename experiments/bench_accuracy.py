@@ -2,7 +2,11 @@
 
 Run with `make bench-accuracy`. For each data set it prints, per request kind (new files submitted
 in the 7 days after each as-of day, and files open at it), the MAE of P50 in days, its ratio to the
-published method, P80 and P90 coverage and the P50-P90 width, then checks the targets:
+published method, P80 and P90 coverage and the P50-P90 width, for every model and for `delai`:
+what users get, each segment answered by the model a training on that as-of day would have
+chosen among the candidates (`forecasting.scores.nested_choice_rows`: origins a horizon before,
+outcomes known by then; extra earlier origins are backtested for it). The targets are checked on
+`delai`:
 - simulated surge and outage: MAE(P50) <= 0.5x the published method; steady: <= 1.0x;
 - real logs: <= 0.9x for new requests and <= 0.6x for open files;
 - P80 coverage within 0.77-0.83 for new and open requests on every data set.
@@ -18,21 +22,50 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from forecasting.backtest import KIND, MODEL, backtest, summarise, weekly_origins
+from forecasting.asof import as_known_at
+from forecasting.backtest import (
+    BASELINE,
+    KIND,
+    MODEL,
+    aggregate,
+    backtest_predictions,
+    summarise,
+    weekly_origins,
+)
 from forecasting.contract import validate_applications
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.real_logs import REAL_LOGS
-from forecasting.schema import COMPLETED_ON, SUBMITTED_ON
+from forecasting.schema import AS_OF, COMPLETED_ON, SUBMITTED_ON
+from forecasting.scores import NESTED, nested_choice_rows
 from forecasting.simulate import scenario_spec, simulate
+from training.data import horizon_days
+from training.train import DEFAULT_CANDIDATES
 
 SIM_START, SIM_END = date(2023, 1, 1), date(2025, 12, 31)
 REAL = {"road_traffic_fines": "IT", "bpic2015_permits": "NL", "bpic2020_domestic": "NL"}
-SERVED = "queue_projection"
+SERVED = NESTED
+# The choice looks at the origins of the 12 weeks before its latest usable one, as `delai train`.
+CHOICE_WINDOW_DAYS = 84
+# No origin, warm-up ones included, has less history than this: some models refuse less.
+MIN_HISTORY_DAYS = 400
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """Scored origins on one data set; sets with the same `source` share their backtests."""
+
+    label: str
+    source: str
+    applications: pl.DataFrame
+    origins: list[date]
+    step_days: int
+    country: str
 
 
 def factories(country: str, names: list[str]) -> dict[str, Callable[[], ProcessingTimeModel]]:
@@ -53,31 +86,23 @@ def event_start(scenario: str) -> date | None:
     return min(starts) if starts else None
 
 
-def simulated(scenario: str, scale: float) -> list[tuple[str, pl.DataFrame, list[date], str]]:
+def simulated(scenario: str, scale: float) -> list[DataSet]:
     result = simulate(start=SIM_START, end=SIM_END, seed=3, scenario=scenario, scale=scale)
     apps = validate_applications(result.applications.lazy(), as_of=SIM_END).applications
     start = event_start(scenario)
+    name = f"sim {scenario}"
     if start is None:
-        return [
-            (f"sim {scenario}", apps, weekly_origins(date(2024, 4, 1), date(2025, 3, 31), 7), "CA")
-        ]
+        origins = weekly_origins(date(2024, 4, 1), date(2025, 3, 31), 7)
+        return [DataSet(name, name, apps, origins, 7, "CA")]
+    after = weekly_origins(start, start + timedelta(weeks=26), 7)
+    around = weekly_origins(start - timedelta(weeks=13), start + timedelta(weeks=39), 14)
     return [
-        (
-            f"sim {scenario} (event +26w)",
-            apps,
-            weekly_origins(start, start + timedelta(weeks=26), 7),
-            "CA",
-        ),
-        (
-            f"sim {scenario} (year around)",
-            apps,
-            weekly_origins(start - timedelta(weeks=13), start + timedelta(weeks=39), 14),
-            "CA",
-        ),
+        DataSet(f"{name} (event +26w)", name, apps, after, 7, "CA"),
+        DataSet(f"{name} (year around)", name, apps, around, 14, "CA"),
     ]
 
 
-def real(name: str, root: Path) -> tuple[str, pl.DataFrame, list[date], str]:
+def real(name: str, root: Path) -> DataSet:
     raw = REAL_LOGS[name].applications(root).collect()
     last = max(raw.get_column("submitted_at").max(), raw.get_column("completed_at").max())
     apps = validate_applications(raw.lazy(), as_of=last.date()).applications
@@ -89,14 +114,36 @@ def real(name: str, root: Path) -> tuple[str, pl.DataFrame, list[date], str]:
     )
     end = last.date() - timedelta(days=p90)
     start = max(
-        apps.get_column(SUBMITTED_ON).min() + timedelta(days=400), end - timedelta(days=364)
+        apps.get_column(SUBMITTED_ON).min() + timedelta(days=MIN_HISTORY_DAYS),
+        end - timedelta(days=364),
     )
-    return (
-        f"real {name}",
-        apps,
-        weekly_origins(start, end, max(7, (end - start).days // 12)),
-        REAL[name],
+    step = max(7, (end - start).days // 12)
+    label = f"real {name}"
+    return DataSet(label, label, apps, weekly_origins(start, end, step), step, REAL[name])
+
+
+def horizons(data: DataSet) -> dict[date, int]:
+    """The backtest horizon a training on each scored origin would have kept."""
+    return {
+        day: horizon_days(as_known_at(data.applications.lazy(), day).collect(), day)
+        for day in data.origins
+    }
+
+
+def warm_up(data: DataSet, horizon: dict[date, int]) -> list[date]:
+    """Earlier origins, on the set's own step, that the choice at its first origins needs."""
+    first_allowed = data.applications.get_column(SUBMITTED_ON).min() + timedelta(
+        days=MIN_HISTORY_DAYS
     )
+    needed = min(day - timedelta(days=horizon[day]) for day in data.origins) - timedelta(
+        days=CHOICE_WINDOW_DAYS
+    )
+    earliest = max(needed, first_allowed)
+    out, day = [], data.origins[0] - timedelta(days=data.step_days)
+    while day >= earliest:
+        out.append(day)
+        day -= timedelta(days=data.step_days)
+    return out
 
 
 def main() -> None:
@@ -104,32 +151,77 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3, help="simulator scale")
     parser.add_argument("--only", default="", help="comma-separated data set prefixes")
     parser.add_argument("--models", default="", help="comma-separated model names (default all)")
+    parser.add_argument(
+        "--candidates",
+        default=",".join(DEFAULT_CANDIDATES),
+        help="models delai chooses among (default: those `delai train` uses)",
+    )
     args = parser.parse_args()
     root = Path(
         os.environ.get(
             "DELAI_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
         )
     )
-    sets: list[tuple[str, pl.DataFrame, list[date], str]] = []
+    wanted = [s for s in args.only.split(",") if s]
+    candidates = [c for c in args.candidates.split(",") if c]
+    # The baseline is always run: every ratio is to it.
+    asked = [m for m in args.models.split(",") if m]
+    names = sorted({*asked, *candidates, BASELINE}) if asked else []
+
+    def picked(label: str) -> bool:
+        return not wanted or any(label.startswith(w) for w in wanted)
+
+    def maybe(source: str) -> bool:
+        """Some set made from `source` may be picked: worth loading."""
+        return not wanted or any(w.startswith(source) or source.startswith(w) for w in wanted)
+
+    sets: list[DataSet] = []
     for scenario in ("steady", "surge", "outage", "hiring"):
-        sets += simulated(scenario, args.scale)
+        if maybe(f"sim {scenario}"):
+            sets += simulated(scenario, args.scale)
     if root.is_dir():
-        sets += [real(name, root) for name in REAL]
+        sets += [real(name, root) for name in REAL if maybe(f"real {name}")]
     else:
         print(f"real logs skipped: {root} is absent (set DELAI_SHARED_DATA)")
-    wanted = [s for s in args.only.split(",") if s]
+    sets = [s for s in sets if picked(s.label)]
     rows, checks = [], []
-    for label, apps, origins, country in sets:
-        if wanted and not any(label.startswith(w) for w in wanted):
-            continue
+    for source in dict.fromkeys(s.source for s in sets):
+        group = [s for s in sets if s.source == source]
         started = time.perf_counter()
-        names = [m for m in args.models.split(",") if m]
-        results = backtest(apps, factories(country, names), origins)
+        horizon = {day: h for data in group for day, h in horizons(data).items()}
+        scored = {day for data in group for day in data.origins}
+        extra = {day for data in group for day in warm_up(data, horizon)} - scored
+        origins = sorted(scored | extra)
+        predictions = backtest_predictions(
+            group[0].applications, factories(group[0].country, names), origins
+        )
         seconds = time.perf_counter() - started
-        table = summarise(results).with_columns(pl.lit(label).alias("data"))
-        rows.append(table)
-        print(f"{label}: {len(origins)} origins {origins[0]}..{origins[-1]}, {seconds:.0f} s")
-        checks += targets(label, table)
+        print(
+            f"{source}: {len(origins)} origins backtested ({len(extra)} only for the choice), "
+            f"{seconds:.0f} s",
+            flush=True,
+        )
+        for data in group:
+            own = predictions.filter(pl.col(AS_OF).is_in(data.origins))
+            results = pl.concat(
+                [
+                    aggregate(own),
+                    nested_choice_rows(
+                        predictions,
+                        data.origins,
+                        horizon,
+                        candidates,
+                        window_days=CHOICE_WINDOW_DAYS,
+                    ),
+                ],
+                how="vertical_relaxed",
+            )
+            table = summarise(results).with_columns(pl.lit(data.label).alias("data"))
+            rows.append(table)
+            print(
+                f"  {data.label}: {len(data.origins)} origins {data.origins[0]}..{data.origins[-1]}"
+            )
+            checks += targets(data.label, table)
     full = pl.concat(rows)
     with pl.Config(tbl_rows=200, tbl_cols=12, tbl_width_chars=160, float_precision=2):
         print(
@@ -145,6 +237,7 @@ def main() -> None:
                 "width_p50_p90",
             )
         )
+    print(f"targets, checked on {SERVED} (choosing among {', '.join(candidates)}):")
     for line in checks:
         print(line)
 
