@@ -62,6 +62,8 @@ COMPLETIONS_CAPACITY: Final = "completions_capacity"
 CAPACITY_REQUIRED_COLUMNS: Final = (DATE, SERVICE, CHANNEL)
 # At least one of these measures must be present.
 CAPACITY_MEASURES: Final = (STAFF_HOURS, COMPLETIONS_CAPACITY)
+# Optional: full-time staff on strength, which lets planners ask for staff rather than percent.
+CAPACITY_OPTIONAL: Final = (STAFF,)
 
 CAPACITY_SCHEMA: Final = pl.Schema(
     {
@@ -71,6 +73,7 @@ CAPACITY_SCHEMA: Final = pl.Schema(
         REGION: pl.String,
         STAFF_HOURS: pl.Float64,
         COMPLETIONS_CAPACITY: pl.Float64,
+        STAFF: pl.Float64,
     }
 )
 
@@ -118,3 +121,23 @@ SEGMENT_FEATURES: Final = (
     CAPACITY_COMPLETIONS_28D,
     CAPACITY_STAFF_HOURS_28D,
 )
+
+# --- what-if results: one row per week, segment and variant (forecasting.whatif) ---------------
+WEEK_START: Final = "week_start"
+VARIANT: Final = "variant"
+BASELINE_VARIANT: Final = "baseline"
+SCENARIO_VARIANT: Final = "scenario"
+VARIANTS: Final = (BASELINE_VARIANT, SCENARIO_VARIANT)
+# Service, channel and region of the rows that total every segment of a scenario.
+TOTAL: Final = "all"
+WEEK_ARRIVALS: Final = "arrivals"
+WEEK_COMPLETIONS: Final = "completions"
+# BACKLOG (above) is the files open at the end of the week; P50/P80 are QUANTILE_DAYS' names.
+P80_BUSINESS_DAYS: Final = "p80_business_days"
+SHARE_WITHIN_STANDARD: Final = "share_within_standard"
+BACKLOG_LO: Final = "backlog_lo"
+BACKLOG_HI: Final = "backlog_hi"
+P80_DAYS_LO: Final = "p80_days_lo"
+P80_DAYS_HI: Final = "p80_days_hi"
+PRE_CHANGE_BACKLOG: Final = "pre_change_backlog"
+RECOVERY_WEEK: Final = "recovery_week"

@@ -37,6 +37,7 @@ def test_capacity_rows_are_accepted_or_quarantined_and_reconcile() -> None:
         "region": "all",
         "staff_hours": None,
         "completions_capacity": 120.0,
+        "staff": None,
     }
 
 
@@ -57,3 +58,18 @@ def test_row_without_any_measure_is_quarantined() -> None:
         },
     )
     assert validate_capacity(raw).report.by_reason == {"missing_capacity": 1}
+
+
+def test_staff_is_kept_when_given_and_checked_like_a_measure() -> None:
+    raw = pl.LazyFrame(
+        {
+            "date": ["2026-01-05", "2026-01-06", "2026-01-07"],
+            "service": ["p", "p", "p"],
+            "channel": ["mail", "mail", "mail"],
+            "completions_capacity": ["100", "100", "100"],
+            "staff": ["12.5", "-2", "many"],
+        }
+    )
+    result = validate_capacity(raw)
+    assert result.report.by_reason == {"negative_staff": 1, "unparseable_staff": 1}
+    assert result.capacity.get_column("staff").to_list() == [12.5]
