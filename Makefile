@@ -12,7 +12,7 @@ DATA ?= data
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup run test test-all lint format bench bench-simulate bench-accuracy bench-serve clean
+.PHONY: help setup run test test-all lint audit format bench bench-simulate bench-accuracy bench-serve clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -46,10 +46,22 @@ test: setup ## the test suite (what CI runs); slow and bench tests excluded
 test-all: setup ## every test, slow ones included
 	$(BIN)/pytest -m "not bench"
 
-lint: setup ## ruff (style, imports, bugs) and mypy on forecasting/
+lint: setup ## ruff (style, imports, bugs), mypy on forecasting/, and the dependency audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory audit
+
+# pip-audit fails on any known vulnerability; a package the index has no advisory data for is
+# counted as not audited (and said so), not as safe.
+AUDIT := $(VENV)/pip-audit.json
+audit: setup ## known vulnerabilities in the installed, locked dependencies (pip-audit)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off --desc off --format json \
+		--output $(AUDIT) || (echo "pip-audit: known vulnerabilities, see $(AUDIT)"; exit 1)
+	@$(BIN)/python -c 'import json; d = json.load(open("$(AUDIT)"))["dependencies"]; \
+		s = sum("skip_reason" in x for x in d); v = sum(len(x.get("vulns", [])) for x in d); \
+		print(f"pip-audit: {len(d) - s} packages audited, {v} known vulnerabilities; " \
+		f"{s} not audited (the index gave no advisory data for them)")'
 
 format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
