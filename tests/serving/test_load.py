@@ -8,6 +8,7 @@ resident memory is read from /proc before (after a warm-up) and after the run.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -204,7 +205,7 @@ def test_a_minute_at_64_connections_fails_nothing_and_holds_memory(
         f"{run.requests:,} requests in {LOAD_SECONDS} s at {CONNECTIONS} connections "
         f"({run.rate:,.0f}/s), errors {run.errors}, statuses {run.statuses}, "
         f"p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms; server RSS {before / 1024:.1f} MiB "
-        f"-> {after / 1024:.1f} MiB ({growth:+.2%})"
+        f"-> {after / 1024:.1f} MiB ({growth:+.2%}); load average {os.getloadavg()[0]:.1f}"
     )
     assert run.requests > 0 and run.errors == 0
     assert run.statuses == {"200": run.requests}
@@ -244,7 +245,8 @@ def test_a_reload_under_load_fails_nothing_and_shows_in_metrics(
     report_figure(
         f"{run.requests:,} requests in {RELOAD_SECONDS} s with a reload "
         f"({swap_seconds:.2f} s to load and swap) in the middle: errors {run.errors}, "
-        f"statuses {run.statuses}, versions {run.versions}, p99 {run.p99_ms:.1f} ms"
+        f"statuses {run.statuses}, versions {run.versions}, p99 {run.p99_ms:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     assert run.errors == 0 and run.statuses == {"200": run.requests}
     assert set(run.versions) == {"1", "2"} and sum(run.versions.values()) == run.requests
