@@ -20,6 +20,7 @@ from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.models.base import NotFittedError, Segment
+from forecasting.models.queue_model import QueueProjection
 from forecasting.schema import (
     AS_OF,
     CHANNEL,
@@ -32,6 +33,7 @@ from forecasting.schema import (
     SERVICE,
     SUBMITTED_ON,
 )
+from forecasting.whatif.baseline import PlanningBaseline, planning_baseline_or_none
 
 CHOSEN_MODEL = "chosen_model"
 DELIVERY_DATES = tuple(f"delivery_{q}" for q in QUANTILE_DATES)
@@ -74,6 +76,15 @@ class Forecaster:
         self.choice_, self.default_model_ = choose_models(backtest, self.candidates)
         self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
+        # What planners' what-ifs start from, built from the same data and queue projection.
+        queue_model = self.models_.get(QueueProjection.name)
+        self.planning_: PlanningBaseline | None = planning_baseline_or_none(
+            applications,
+            as_of=as_of,
+            capacity=capacity,
+            queue_model=queue_model if isinstance(queue_model, QueueProjection) else None,
+            country=self.country,
+        )
         return self
 
     @property

@@ -55,3 +55,28 @@ def project_backlog(backlog: _F, arrivals: _F, capacity: _F) -> tuple[_F, _F]:
         current = available - done
         level[..., day] = current
     return completions, level
+
+
+def reach_after(cumulative: _F, start: npt.NDArray[np.int64], amount: _F, tail_rate: _F) -> _F:
+    """Day on which `amount` more work is done, counting from the beginning of day `start`.
+
+    `cumulative[r, i]` is the capacity of row r on days 0 .. i - 1 (so `cumulative[r, 0] = 0`);
+    `start` and `amount` have shape (rows, queries). Past the last day the row's `tail_rate`
+    (work per day) is extrapolated; a zero rate never gets there (inf). A file waiting in a
+    fluid FIFO queue keeps the server busy until it is reached, so its day comes from the
+    capacity alone: the arrivals behind it never matter.
+    """
+    n_days = cumulative.shape[1] - 1
+    out = np.empty(amount.shape, dtype=np.float64)
+    for row in range(cumulative.shape[0]):
+        line = cumulative[row]
+        target = line[start[row]] + amount[row]
+        # First index j with line[j] >= target; day j - 1 completes it. The tolerance keeps
+        # float noise from adding a day.
+        found = np.searchsorted(line, target - 1e-9, side="left") - 1
+        inside = found < n_days
+        rate = tail_rate[row]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = n_days - 1 + np.ceil((target - line[-1]) / rate - 1e-9) if rate > 0 else np.inf
+        out[row] = np.where(inside, np.maximum(found, start[row]), beyond)
+    return out

@@ -45,7 +45,7 @@ def simulate(
     start: date,
     end: date,
     seed: int,
-    scenario: str = "steady",
+    scenario: str | ScenarioSpec = "steady",
     scale: float = 1.0,
     regions: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -54,7 +54,8 @@ def simulate(
 
     `scale` multiplies demand and staffing alike (1.0 is ~350k files a year over the default
     provinces); `regions` picks provinces (default ON, QC, BC, AB, NS); `progress(done, total)`
-    is called after each stage. The same arguments always give identical tables.
+    is called after each stage. The same arguments always give identical tables. `scenario` is
+    a name from SCENARIOS or one's own `ScenarioSpec` (a what-if's ground truth, say).
     """
     simulated = run(
         start=start,

@@ -92,7 +92,7 @@ def run(
     start: date,
     end: date,
     seed: int,
-    scenario: str,
+    scenario: str | ScenarioSpec,
     scale: float,
     regions: Sequence[str] | None,
     progress: Callable[[int, int], None] | None,
@@ -101,7 +101,7 @@ def run(
     _check_window(start, end)
     if not scale > 0:
         raise SimulationArgumentError("scale", "a positive number", repr(scale))
-    spec = scenario_spec(scenario, start, end)
+    spec = scenario if isinstance(scenario, ScenarioSpec) else scenario_spec(scenario, start, end)
     chosen = validate_regions(regions)
     report = progress or (lambda done, total: None)
     rng = np.random.default_rng(seed)
