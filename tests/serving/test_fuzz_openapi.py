@@ -7,6 +7,7 @@ small budget; `make test-all` (the `slow` marker) at least 2,000 requests.
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,7 +66,11 @@ def _fuzzed_app(table: EstimateTable, forecaster: Forecaster, folder: Path) -> F
         if name in Settings.model_fields
     }
     config = Settings(model_cache_dir=folder, reload_interval_seconds=0, **tokens)
-    return create_app(config, table=table, source=FakeSource(forecaster))
+    # The what-ifs start from the model's planning baseline, when this app version takes one.
+    planning = getattr(forecaster, "planning_", None)
+    takes = "planning" in inspect.signature(create_app).parameters
+    extra = {"planning": planning} if takes else {}
+    return create_app(config, table=table, source=FakeSource(forecaster), **extra)
 
 
 @pytest.fixture(scope="module")
