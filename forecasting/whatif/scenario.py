@@ -179,6 +179,19 @@ class Scenario(_Strict):
         """The first day after the horizon."""
         return self.start + timedelta(weeks=self.horizon_weeks)
 
+    def shifted(self, start: date) -> Scenario:
+        """The same scenario starting on `start`: every date moves by the same number of days."""
+        moved = start - self.start
+        return self.model_copy(
+            update={
+                "start": start,
+                "changes": [
+                    c.model_copy(update={"start": c.start + moved, "end": c.end and c.end + moved})
+                    for c in self.changes
+                ],
+            }
+        )
+
     @model_validator(mode="after")
     def _changes_inside_horizon(self) -> Self:
         for i, change in enumerate(self.changes):
@@ -211,6 +224,17 @@ class GoalSeekRequest(_Strict):
     )
     max_staff: FiniteFloat = Field(default=500.0, gt=0, le=MAX_STAFF)
     ramp_weeks: int = Field(default=0, ge=0, le=MAX_RAMP_WEEKS)
+
+    def shifted(self, start: date) -> GoalSeekRequest:
+        """The same request with its scenario starting on `start`, every date moved alike."""
+        moved = start - self.scenario.start
+        return self.model_copy(
+            update={
+                "scenario": self.scenario.shifted(start),
+                "from_date": self.from_date + moved,
+                "target_date": self.target_date + moved,
+            }
+        )
 
     @model_validator(mode="after")
     def _dates_inside_horizon(self) -> Self:
