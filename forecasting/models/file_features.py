@@ -13,7 +13,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from forecasting.models.queue_model import QueueProjection, _History, _project, _Segment
+from forecasting.models.queue_model import (
+    QueueProjection,
+    _History,
+    _project,
+    _Segment,
+    _segment,
+)
 from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions
 from forecasting.schema import QUANTILES, SUBMITTED_ON
@@ -94,9 +100,7 @@ class SegmentHistory:
         state = self.queue._state(until, day)
         horizon = self.queue.horizon_days
         business = self.history.business(day + 1, day + 1 + horizon).astype(np.float64)
-        queue = _Segment(
-            state, state.throughput * business, np.cumsum(np.full(horizon, state.intake))
-        )
+        queue = _segment(state, state.throughput * business, np.full(horizon, state.intake))
         return SegmentDay(day, queue, self._curve(day))
 
     def _curve(self, day: int) -> SurvivalCurve | None:

@@ -17,10 +17,11 @@ import numpy.typing as npt
 import polars as pl
 
 from forecasting.calendar import business_calendar
-from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups
+from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
+from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
 from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions, reach_offsets
-from forecasting.schema import COMPLETED_ON, QUANTILES, SUBMITTED_ON
+from forecasting.schema import COMPLETED_ON, DATE, QUANTILES, SEGMENT, SUBMITTED_ON
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
@@ -58,6 +59,11 @@ class _Segment:
     state: _State
     capacity: _F  # work done per future day 1..H
     cumulative_intake: _F  # expected submissions on days 1..H, cumulated
+    intake: _F  # expected submissions on each day 1..H
+
+
+def _segment(state: _State, capacity: _F, intake: _F) -> _Segment:
+    return _Segment(state, capacity, np.cumsum(intake), intake)
 
 
 class QueueProjection(ProcessingTimeModel):
@@ -76,6 +82,7 @@ class QueueProjection(ProcessingTimeModel):
         calibration_step_days: int = 14,
         calibration_half_life_days: float = 182.0,
         new_window_days: int = 7,
+        intake_forecast: bool = True,
         horizon_days: int = 730,
         min_samples: int = 200,
         stale_factor: float = 1.5,
@@ -90,6 +97,7 @@ class QueueProjection(ProcessingTimeModel):
         self.calibration_step_days = calibration_step_days
         self.calibration_half_life_days = calibration_half_life_days
         self.new_window_days = new_window_days
+        self.intake_forecast = intake_forecast
         self.horizon_days = horizon_days
         self.min_samples = min_samples
         self.stale_factor = stale_factor
@@ -105,10 +113,11 @@ class QueueProjection(ProcessingTimeModel):
         )
         self.segments_state_: dict[Segment, _Segment] = {}
         samples: dict[tuple[str, ...], list[_F]] = {}
+        forecast = self._forecast_intake(applications, as_of) if self.intake_forecast else {}
         for key, group in segment_groups(applications):
             history = self._history(group, key[2], today - lookback - 400, today)
             state = self._state(history, today)
-            self.segments_state_[key] = self._forward(state, key[2], as_of)
+            self.segments_state_[key] = self._forward(state, key[2], as_of, forecast.get(key))
             ratios, censored, ages, kinds = self._calibration(history, today)
             for kind in (OPEN, NEW):
                 picked = kinds == kind
@@ -223,13 +232,37 @@ class QueueProjection(ProcessingTimeModel):
         pace = float(np.median(working)) if working.size else 0.0
         return max(pace, self.norm_floor * norm)
 
-    def _forward(self, state: _State, region: str, as_of: date) -> _Segment:
+    def _forward(self, state: _State, region: str, as_of: date, forecast: _F | None) -> _Segment:
+        """Capacity and intake on the days after `as_of`: the intake forecast where there is
+        one, and the recent daily mean after it (later arrivals queue behind every request)."""
         calendar = business_calendar(
             region, as_of, as_of + timedelta(days=self.horizon_days + 1), country=self.country
         )
         business = np.asarray(calendar.is_business[1 : self.horizon_days + 1], dtype=np.float64)
         intake = np.full(self.horizon_days, state.intake)
-        return _Segment(state, state.throughput * business, np.cumsum(intake))
+        if forecast is not None:
+            days = min(forecast.size, self.horizon_days)
+            intake[:days] = forecast[:days]
+        return _segment(state, state.throughput * business, intake)
+
+    def _forecast_intake(self, applications: pl.DataFrame, as_of: date) -> dict[Segment, _F]:
+        """Mean daily submissions per segment for the days a request may be submitted on.
+
+        Only the estimate at the as-of day uses it: calibration origins keep the constant
+        recent mean, as a forecast at each of them would cost one intake fit per origin.
+        """
+        arrivals = daily_arrivals(applications, as_of=as_of)
+        if arrivals.is_empty():
+            return {}
+        means = (
+            IntakeForecaster(country=self.country)
+            .fit(arrivals, as_of=as_of)
+            .predict(MAX_DAYS_AHEAD + 1)
+        )
+        return {
+            (str(key[0]), str(key[1]), str(key[2])): group.sort(DATE).get_column(MEAN).to_numpy()
+            for key, group in means.group_by(list(SEGMENT))
+        }
 
     def _calibration(
         self, history: _History, today: int
@@ -240,11 +273,11 @@ class QueueProjection(ProcessingTimeModel):
         for k in range(1, self.calibration_origins + 1):
             origin = today - k * self.calibration_step_days
             state = self._state(history, origin)
-            segment = _Segment(
+            segment = _segment(
                 state,
                 state.throughput
                 * history.business(origin + 1, origin + 1 + self.horizon_days).astype(float),
-                np.cumsum(np.full(self.horizon_days, state.intake)),
+                np.full(self.horizon_days, state.intake),
             )
             known = history.submitted <= origin
             was_open = (
@@ -287,7 +320,8 @@ def _project(segment: _Segment, submitted: _I, today: int) -> tuple[_F, _F]:
     future = ahead > 0
     if future.any():
         steps = np.clip(ahead[future], 1, segment.cumulative_intake.size) - 1
-        before = segment.cumulative_intake[steps] - segment.state.intake / 2.0
+        # Half of the file's own day arrives before it.
+        before = segment.cumulative_intake[steps] - segment.intake[steps] / 2.0
         positions = positions.astype(np.float64)
         positions[future] = segment.state.open_sorted.size + before
     reach = reach_offsets(positions, segment.capacity)
