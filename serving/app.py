@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +24,9 @@ from serving.http import BodyLimit, EdgeHeaders
 from serving.loading import ModelCache, ModelSource, RegistrySource
 from serving.lookup import EstimateTable
 from serving.metrics import Metrics, MetricsMiddleware
+
+if TYPE_CHECKING:
+    from forecasting.whatif import PlanningBaseline
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +41,10 @@ def create_app(
     *,
     table: EstimateTable | None = None,
     source: ModelSource | None = None,
+    planning: PlanningBaseline | None = None,
 ) -> FastAPI:
-    """The app. `table` serves a precomputed table without a registry (tests, benchmarks);
-    `source` replaces the MLflow registry (tests)."""
+    """The app. `table` serves a precomputed table without a registry (tests, benchmarks), with
+    `planning` for the what-ifs; `source` replaces the MLflow registry (tests)."""
     settings = settings or Settings()
     if table is None:
         holder = ModelHolder(
@@ -48,7 +53,7 @@ def create_app(
         )
     else:
         holder = ModelHolder(source, None)
-        holder.provide(table)
+        holder.provide(table, planning)
     metrics = Metrics(holder)
 
     @asynccontextmanager
@@ -78,11 +83,18 @@ def create_app(
     app.include_router(routes.v1)
     app.include_router(routes.health)
     app.include_router(routes.admin)
+    app.include_router(routes.scenarios)
     if settings.bench_routes:
         app.include_router(routes.bench)
     app.include_router(pages.router)
     # Added inside out: the last one added sees the request first.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # The what-if routes take a few kB; the estimate batch takes more.
+    scenario_paths = [r.path for r in routes.scenarios.routes if hasattr(r, "path")]
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path=dict.fromkeys(scenario_paths, settings.scenario_max_body_bytes),
+    )
     app.add_middleware(
         EstimateFastPath,
         holder=holder,

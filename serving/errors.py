@@ -148,6 +148,14 @@ def _problem(error: Mapping[str, Any]) -> Problem:
     return Problem(field=field or location, expected=expected, got=got, location=location)
 
 
+def named_problem(message: str, location: str = "body") -> Problem | None:
+    """A message in the house form "`field` must be EXPECTED, got GOT" as a Problem, else None."""
+    named = _NAMED.fullmatch(message)
+    if named is None:
+        return None
+    return Problem(named["field"], named["expected"], named["got"], location)
+
+
 def _value_message(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "")).removeprefix("Value error, ")
 

@@ -2,7 +2,8 @@
 
 Single lookups are dictionary reads of pre-serialised bytes that never block, so those handlers
 are `async def` and skip the thread pool; the batch (up to 1,000 answers to check and write) and
-the reload (a model to load and precompute) are CPU-bound and plain `def`.
+the reload (a model to load and precompute) are CPU-bound and plain `def`, as are the what-ifs
+(a simulation each; a goal-seek runs several).
 """
 
 from __future__ import annotations
@@ -10,14 +11,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
 from forecasting.settings import Settings
+from forecasting.whatif import GoalSeekRequest, Scenario
 from serving import api
+from serving import scenarios as whatif
 from serving.holder import CurrentModel, Holder
 from serving.http import uncached
+from serving.scenario_schemas import (
+    GOAL_SEEK_EXAMPLES,
+    SCENARIO_EXAMPLES,
+    GoalSeekOut,
+    ScenarioOut,
+)
 from serving.schemas import (
     ESTIMATE_PARAMETERS,
     ErrorOut,
@@ -145,3 +154,42 @@ bench = APIRouter(include_in_schema=False)
 async def constant() -> dict[str, str]:
     """The bare-FastAPI baseline of `make bench-serve`: a constant JSON object."""
     return {"service": "constant", "status": "ok"}
+
+
+_PLANNER: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorOut,
+        "description": "The planner bearer token is missing or wrong.",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    404: {"model": ErrorOut, "description": "Planner access is not configured on this server."},
+    409: {"model": ErrorOut, "description": "The model being served has no planning baseline."},
+    413: {"model": ErrorOut, "description": "The body is over the scenario size limit."},
+}
+scenarios = APIRouter(
+    prefix="/v1/scenarios",
+    tags=["what-ifs"],
+    dependencies=[whatif.PlannerAccess],
+    responses={**_ERRORS, **_PLANNER},
+)
+
+
+@scenarios.post("", response_model=ScenarioOut)
+def post_scenario(
+    planning: whatif.CurrentPlanning,
+    scenario: Annotated[Scenario, Body(openapi_examples=SCENARIO_EXAMPLES)],
+) -> Response:
+    """A capacity what-if: weekly arrivals, completions, backlog, P50/P80 processing time and
+    share within the standard, per segment and in total, baseline and scenario side by side,
+    with 10th-90th percentile bands and the week each backlog recovers. Planner token needed."""
+    return whatif.run(planning, scenario)
+
+
+@scenarios.post("/goal-seek", response_model=GoalSeekOut)
+def post_goal_seek(
+    planning: whatif.CurrentPlanning,
+    request: Annotated[GoalSeekRequest, Body(openapi_examples=GOAL_SEEK_EXAMPLES)],
+) -> Response:
+    """The smallest staffing change from `from_date` that meets the scenario's standard from
+    `target_date` to the end of the horizon, or a clear "not reachable within N staff"."""
+    return whatif.seek(planning, request)
