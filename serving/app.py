@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from forecasting.settings import Settings
-from serving import errors, pages, routes
+from serving import errors, pages, planner_page, routes
 from serving.fastpath import ESTIMATE_PATH, EstimateFastPath
 from serving.holder import ModelHolder
 from serving.http import BodyLimit, EdgeHeaders
@@ -87,9 +87,13 @@ def create_app(
     if settings.bench_routes:
         app.include_router(routes.bench)
     app.include_router(pages.router)
+    app.include_router(planner_page.router)
     # Added inside out: the last one added sees the request first.
-    # The what-if routes take a few kB; the estimate batch takes more.
-    scenario_paths = [r.path for r in routes.scenarios.routes if hasattr(r, "path")]
+    # The what-if routes and the planner form take a few kB; the estimate batch takes more.
+    scenario_paths = (
+        *(r.path for r in routes.scenarios.routes if hasattr(r, "path")),
+        *planner_page.PATHS.values(),
+    )
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

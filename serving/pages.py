@@ -7,6 +7,7 @@ routes are plain `def`. With no model loaded the page still renders, politely, w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, partial
@@ -73,7 +74,7 @@ class Result:
 def status_page(request: Request, table: EstimateTable | None, lang: Lang) -> HTMLResponse:
     """Read and check the form, then render the page in the state that follows."""
     if table is None:
-        return _render(
+        return render(
             request, lang, "unavailable.html", {"title": _title("unavailable", lang)}, 503
         )
     form = read_form(request.query_params)
@@ -94,7 +95,7 @@ def status_page(request: Request, table: EstimateTable | None, lang: Lang) -> HT
         ),
         "title": _state_title(checked, result, lang),
     }
-    return _render(request, lang, "status.html", context, 200)
+    return render(request, lang, "status.html", context, 200)
 
 
 def _result(table: EstimateTable, checked: Checked) -> Result | None:
@@ -132,16 +133,23 @@ def _title(state: str, lang: Lang, **values: object) -> str:
     )
 
 
-def _render(
-    request: Request, lang: Lang, name: str, context: dict[str, object], status: int
+def render(
+    request: Request,
+    lang: Lang,
+    name: str,
+    context: dict[str, object],
+    status: int,
+    paths: Mapping[Lang, str] = PATHS,
 ) -> HTMLResponse:
+    """A page in `lang`: the template `name` in the site's frame; `paths` are the page's address
+    in each language (the language toggle carries the query string across)."""
     other = _OTHER[lang]
     query = request.url.query
     base = {
         "lang": lang,
         "other_lang": other,
-        "other_url": PATHS[other] + (f"?{query}" if query else ""),
-        "action": PATHS[lang],
+        "other_url": paths[other] + (f"?{query}" if query else ""),
+        "action": paths[lang],
         "stylesheet": request.app.url_path_for("stylesheet"),
         "_": partial(t, lang=lang),
         "rich": partial(_rich, lang=lang),

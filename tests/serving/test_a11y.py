@@ -11,13 +11,16 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from page_fixtures import (
     BENEFITS_QUERY,
     EMPTY_SUBMISSION,
@@ -28,7 +31,10 @@ from page_fixtures import (
     make_app,
     with_estimate,
 )
+from planner_fixtures import TOKEN, baseline_of, goal_form, page_form, planner_app
 
+from forecasting.forecaster import Forecaster
+from forecasting.whatif import PlanningBaseline
 from serving.i18n import long_date
 from serving.lookup import EstimateTable
 
@@ -41,6 +47,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Date inputs take digits in the UI language's order: month, day, year in en-US.
+    "--lang=en-US",
 ]
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BAD_DATE = "service=passport_adult&channel=mail&region=QC&day=31&month=2&year=2025"
@@ -55,10 +63,9 @@ class Served:
     table: EstimateTable
 
 
-@pytest.fixture(scope="module")
-def server(small_world: tuple[object, object]) -> Iterator[Served]:
-    table = estimate_table(small_world)
-    app = make_app(table)
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run `app` in a uvicorn thread on a free port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -72,11 +79,19 @@ def server(small_world: tuple[object, object]) -> Iterator[Served]:
             pytest.fail("uvicorn did not start within 15 s")
         time.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", app.state.holder, table)
+        yield f"http://127.0.0.1:{port}"
     finally:
         running.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(small_world: tuple[object, object]) -> Iterator[Served]:
+    table = estimate_table(small_world)
+    app = make_app(table)
+    with serve(app) as url:
+        yield Served(url, app.state.holder, table)
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +238,165 @@ def test_result_reflows_at_320_css_pixels(server: Served, browser: Any):
         assert size >= 16
     finally:
         context.close()
+
+
+# --- the planner page --------------------------------------------------------------------------
+
+
+@dataclass
+class Planner:
+    """The running planner app, and the baseline its form is filled from."""
+
+    url: str
+    app: FastAPI
+    planning: PlanningBaseline
+
+
+@pytest.fixture(scope="module")
+def planner_server(
+    table: EstimateTable, forecaster: Forecaster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Planner]:
+    planning = baseline_of(forecaster)
+    app = planner_app(table, planning, tmp_path_factory.mktemp("cache"))
+    with serve(app) as url:
+        yield Planner(url, app, planning)
+
+
+@pytest.fixture
+def planner_live(planner_server: Planner, request: pytest.FixtureRequest) -> Iterator[Planner]:
+    """The planner in the state the test asks for: on, off (no token) or unable to plan."""
+    variant = getattr(request, "param", "on")
+    app = planner_server.app
+    settings, holder = app.state.settings, app.state.holder
+    if variant == "off":
+        app.state.settings = settings.model_copy(update={"planner_token": None})
+    elif variant == "no_planning":
+        holder.provide(holder.table)
+    try:
+        yield planner_server
+    finally:
+        app.state.settings = settings
+        holder.provide(holder.table, planner_server.planning)
+
+
+def submit(page: Any, fields: dict[str, str]) -> Any:
+    """Fill the planner form in one script (the keyboard test types for real) and press the
+    button its `action` names."""
+    script = """fields => {
+        for (const [name, value] of Object.entries(fields)) {
+            if (name === "action") continue;
+            if (name === "staff_unit") {
+                document.querySelector(`input[name=staff_unit][value=${value}]`).checked = true;
+            } else {
+                document.getElementById(name).value = value;
+            }
+        }
+    }"""
+    page.evaluate(script, fields)
+    with page.expect_navigation():
+        page.click(f"button[value={fields.get('action', 'run')}]")
+    return page
+
+
+def planner_forms(planning: PlanningBaseline) -> dict[str, dict[str, str] | None]:
+    """The form that leads to each state; 4 weeks planned keep the pages (and axe) quick."""
+    target = (planning.as_of + timedelta(weeks=3)).isoformat()
+    goal = goal_form(planning, horizon="4", goal_target=target)
+    return {
+        "form": None,
+        "errors": page_form(planning, horizon="0", staff_from="", outage_capacity="50"),
+        "token": page_form(planning, token="wrong"),
+        "result": page_form(planning, horizon="4"),
+        "goal": goal,
+        "unreachable": {**goal, "standard_days": "1", "standard_share": "99"},
+    }
+
+
+PLANNER_STATES = [
+    (f"{state}-{lang}", variant, lang, state, status)
+    for lang in ("en", "fr")
+    for state, variant, status in [
+        ("form", "on", 200),
+        ("errors", "on", 200),
+        ("token", "on", 403),
+        ("result", "on", 200),
+        ("goal", "on", 200),
+        ("unreachable", "on", 200),
+        ("form", "off", 404),
+        ("form", "no_planning", 409),
+    ]
+]
+PLANNER_PATHS = {"en": "/planner", "fr": "/planificateur"}
+
+
+@pytest.mark.parametrize(
+    ("planner_live", "lang", "state", "status"),
+    [
+        pytest.param(v, lang, st, code, id=f"{name}-{v}")
+        for name, v, lang, st, code in PLANNER_STATES
+    ],
+    indirect=["planner_live"],
+)
+def test_no_wcag_violations_on_the_planner(
+    planner_live: Planner, page: Any, lang: str, state: str, status: int
+):
+    response = page.goto(planner_live.url + PLANNER_PATHS[lang])
+    fields = planner_forms(planner_live.planning)[state]
+    if fields is not None and response.status == 200:
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            submit(page, fields)
+        response = posted.value
+    assert response.status == status
+    assert axe_violations(page) == []
+
+
+def test_keyboard_only_planner_from_token_to_result(planner_server: Planner, page: Any):
+    def focused() -> str:
+        return page.evaluate("() => document.activeElement.id")
+
+    start = planner_server.planning.as_of + timedelta(days=1)
+    staff_from = start + timedelta(weeks=1)
+    page.goto(planner_server.url + "/planner")
+    for _ in range(3):  # skip link, language toggle, then the form's first field
+        page.keyboard.press("Tab")
+    assert focused() == "token"
+    page.keyboard.type(TOKEN)
+    for expected, typed in [
+        ("service", None),
+        ("channel", None),
+        ("region", None),
+        ("horizon", "12"),
+        ("standard_days", "20"),
+        ("standard_share", "80"),
+        ("staff_change", "50"),
+    ]:
+        page.keyboard.press("Tab")
+        assert focused() == expected
+        if typed is not None:
+            page.keyboard.press("Control+A")
+            page.keyboard.type(typed)
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth")
+    assert outline == "3px", "focus must be visible"
+    page.keyboard.press("Tab")  # the unit: percent is already chosen without staffing data
+    assert page.evaluate("() => document.activeElement.value") == "percent"
+    page.keyboard.press("Tab")
+    assert focused() == "staff_from"
+    page.keyboard.type(staff_from.strftime("%m%d%Y"))
+    assert page.eval_on_selector("#staff_from", "e => e.value") == staff_from.isoformat()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.title().startswith("What-if result")
+    assert page.locator("#result table caption").inner_text().startswith("Week by week")
+    assert page.locator("#result svg.chart").count() == 2
+
+
+def test_planner_error_summary_takes_focus_and_links_to_the_field(
+    planner_server: Planner, page: Any
+):
+    page.goto(planner_server.url + "/planificateur")
+    submit(page, {"token": TOKEN, "horizon": "0"})
+    assert page.evaluate("() => document.activeElement.id") == "error-summary"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#horizon"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "horizon"
