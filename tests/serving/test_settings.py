@@ -70,3 +70,16 @@ def test_development_allows_what_production_refuses(monkeypatch: pytest.MonkeyPa
 def test_a_blank_admin_token_disables_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DELAI_ADMIN_TOKEN", "  ")
     assert Settings().admin_token is None
+
+
+def test_a_blank_planner_token_turns_the_planner_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELAI_PLANNER_TOKEN", " ")
+    assert Settings().planner_token is None
+
+
+def test_production_refuses_a_short_planner_token(production: pytest.MonkeyPatch) -> None:
+    production.setenv("DELAI_PLANNER_TOKEN", "short")
+    with pytest.raises(ValidationError, match="`DELAI_PLANNER_TOKEN` must be at least 32"):
+        Settings()
+    production.setenv("DELAI_PLANNER_TOKEN", "p" * MIN_ADMIN_TOKEN_LENGTH)
+    assert Settings().planner_token is not None
