@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from markupsafe import Markup, escape
 
@@ -102,7 +102,7 @@ def _extent(series: Sequence[Series]) -> tuple[float, float]:
         for line in series
         for values in (line.values, *(line.band or ()))
         for v in values
-        if v is not None and math.isfinite(v)
+        if _finite(v)
     ]
     return (min(found), max(found)) if found else (0.0, 1.0)
 
@@ -143,7 +143,7 @@ def _runs(values: Values) -> list[list[int]]:
     runs: list[list[int]] = []
     current: list[int] = []
     for index, value in enumerate(values):
-        if value is None or not math.isfinite(value):
+        if not _finite(value):
             if current:
                 runs.append(current)
             current = []
@@ -174,7 +174,7 @@ def _band(frame: Frame, line: Series) -> list[str]:
     """The shaded range between the band's low and high values, broken where either is unknown."""
     assert line.band is not None
     low, high = line.band
-    both = [None if lo is None or hi is None else hi for lo, hi in zip(low, high, strict=True)]
+    both = [hi if _finite(lo) and _finite(hi) else None for lo, hi in zip(low, high, strict=True)]
     out = []
     for run in _runs(both):
         top = [(frame.x(i), frame.y(_known(high[i]))) for i in run]
@@ -182,6 +182,10 @@ def _band(frame: Frame, line: Series) -> list[str]:
         path = " L".join(f"{x:.1f},{y:.1f}" for x, y in top + bottom)
         out.append(f'<path class="chart__band chart__band--{line.style}" d="M{path} Z"/>')
     return out
+
+
+def _finite(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value)
 
 
 def _known(value: float | None) -> float:
