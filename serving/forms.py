@@ -78,7 +78,7 @@ def options(table: EstimateTable, lang: Lang) -> Options:
     """The services, channels and regions of the table, each sorted by its name in `lang`."""
 
     def by_name(kind: str, codes: set[str]) -> tuple[str, ...]:
-        return tuple(sorted(codes, key=lambda code: _sort_key(label(kind, code, lang))))
+        return tuple(sorted(codes, key=lambda code: sort_key(label(kind, code, lang))))
 
     return Options(
         services=by_name("service", {s for s, _, _ in table.segments}),
@@ -181,7 +181,7 @@ def _date_error(message: str, parts: tuple[str, ...]) -> FieldError:
     return FieldError("submitted", date_input_id(parts[0]), message, parts)
 
 
-def _sort_key(name: str) -> str:
+def sort_key(name: str) -> str:
     """Alphabetical order that files Île and Québec under I and Q, not after Z."""
     plain = unicodedata.normalize("NFKD", name)
     return "".join(c for c in plain if not unicodedata.combining(c)).casefold()

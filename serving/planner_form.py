@@ -88,9 +88,12 @@ class Checked:
 
 def read_form(body: bytes) -> PlannerForm:
     """The form from an application/x-www-form-urlencoded body (unknown fields are ignored)."""
-    pairs = parse_qsl(
-        body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=_MAX_FIELDS
-    )
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=_MAX_FIELDS
+        )
+    except ValueError:  # more fields than the form has: not our form, so nothing of it is read
+        return PlannerForm()
     sent = {name: value for name, value in pairs if name in FIELDS}
     values = {name: value.strip()[:_MAX_LENGTH] for name, value in sent.items()}
     if "token" in sent:

@@ -30,7 +30,7 @@ from forecasting.whatif import (
 )
 from serving.api import token_matches
 from serving.errors import from_validation
-from serving.forms import FieldError
+from serving.forms import FieldError, sort_key
 from serving.holder import State
 from serving.i18n import Lang, catalogue, label, long_date, percent, t, whole_number
 from serving.pages import render
@@ -101,7 +101,7 @@ def show(request: Request, lang: Lang, body: bytes | None) -> HTMLResponse:
         return _notice(request, lang, "unavailable", "planner.no_planning.body", 409)
     offer = Offer(
         as_of=planning.as_of,
-        segments=tuple(tuple(s) for s in planning.baseline.segments),  # type: ignore[misc]
+        segments=tuple(planning.baseline.segments),
         has_staff=bool(planning.baseline.has_staff),
         max_horizon_weeks=MAX_HORIZON_WEEKS,
     )
@@ -236,7 +236,7 @@ def _fields(offer: Offer, lang: Lang) -> dict[str, list[tuple[str, str]]]:
     offered = choices(offer)
     return {
         kind: [(ALL, t(f"planner.all.{kind}", lang))]
-        + sorted(((c, label(kind, c, lang)) for c in offered[kind]), key=lambda p: p[1].casefold())
+        + sorted(((c, label(kind, c, lang)) for c in offered[kind]), key=lambda p: sort_key(p[1]))
         for kind in ("service", "channel", "region")
     }
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from api_fixtures import FakeSource
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from page_fixtures import Element, parse
 from planner_fixtures import TOKEN, baseline_of, goal_form, page_form, planner_app
 
@@ -22,7 +24,7 @@ from serving.app import create_app
 from serving.chart import Series, line_chart, nice_ticks
 from serving.i18n import catalogue, long_date
 from serving.lookup import EstimateTable
-from serving.planner_form import Offer, check_form, read_form
+from serving.planner_form import FIELDS, Offer, check_form, read_form
 
 PATHS = {"en": "/planner", "fr": "/planificateur"}
 NBSP = "\u00a0"
@@ -174,6 +176,21 @@ def test_every_wrong_field_is_listed_and_linked_in_page_order(
     assert tree.by_id("staff_change").attrs["value"] == "beaucoup"
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    values=st.dictionaries(
+        st.sampled_from([f for f in FIELDS if f != "token"]),
+        st.text(max_size=12) | st.sampled_from(["", "all", "-1", "2025-04-08", "99,5", "1e9"]),
+    )
+)
+def test_no_form_input_is_a_server_error(
+    client: TestClient, planning: PlanningBaseline, values: dict[str, str]
+) -> None:
+    response = client.post("/planificateur", data={**page_form(planning), **values})
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+
+
 def test_echoed_values_are_escaped(client: TestClient, planning: PlanningBaseline) -> None:
     response = client.post("/planner", data=page_form(planning, staff_change="<b>x</b>"))
     assert "<b>x</b>" not in response.text and "&lt;b&gt;x&lt;/b&gt;" in response.text
@@ -315,6 +332,15 @@ def test_read_form_keeps_the_whole_token_and_ignores_unknown_fields() -> None:
     form = read_form(_encode({"token": long_token, "horizon": " 8 ", "application_id": "A1"}))
     assert form.token == long_token and form.horizon == "8"
     assert not hasattr(form, "application_id")
+
+
+def test_a_body_that_is_not_the_form_reads_as_an_empty_one(client: TestClient) -> None:
+    flood = "&".join(f"f{i}=1" for i in range(500)) + f"&token={TOKEN}"
+    assert read_form(flood.encode()) == read_form(b"")
+    response = client.post(
+        "/planner", content=flood, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 403  # not even the token was read
 
 
 def test_last_days_become_half_open_ends_and_numbers_read_in_french() -> None:
