@@ -133,6 +133,8 @@ def test_an_artifact_folder_that_cannot_be_made_is_a_clear_error(
     _failed_train_run(MlflowClient())
 
 
+# Slow: the same path as the folder that cannot be made (one guard), a second training to reach it.
+@pytest.mark.slow
 def test_a_full_disk_is_a_clear_error(
     tracking: Path, tiny_data: TinyData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
