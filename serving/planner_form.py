@@ -132,10 +132,12 @@ def check_form(form: PlannerForm, offer: Offer, lang: Lang) -> Checked:
     return Checked(action, scenario, {"scenario": scenario, **goal}, ())
 
 
-def wrong_token(lang: Lang, *, given: bool) -> Checked:
-    """The form's answer to a missing or wrong token: that error alone, nothing run."""
+def refuse_token(checked: Checked, lang: Lang, *, given: bool) -> Checked:
+    """A checked form whose token is missing or wrong: that error first, then the others, and
+    nothing to run."""
     key = "planner.error.token.wrong" if given else "planner.error.token.missing"
-    return Checked("run", None, None, (FieldError("token", "token", t(key, lang)),))
+    errors = (FieldError("token", "token", t(key, lang)), *checked.errors)
+    return Checked(checked.action, None, None, errors)
 
 
 def choices(offer: Offer) -> dict[str, tuple[str, ...]]:

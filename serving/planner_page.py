@@ -43,7 +43,7 @@ from serving.planner_form import (
     choices,
     form_values,
     read_form,
-    wrong_token,
+    refuse_token,
 )
 from serving.planner_view import View, build_view, scope_text, standard_text
 from serving.scenarios import Planning, refusal, served_planning
@@ -110,10 +110,11 @@ def show(request: Request, lang: Lang, body: bytes | None) -> HTMLResponse:
         empty = PlannerForm(staff_unit="staff" if offer.has_staff else "percent")
         return _page(request, lang, offer, empty, Checked("run", None, None, ()), None)
     form = read_form(body)
-    if not token_matches(settings.planner_token, form.token or None):
-        checked = wrong_token(lang, given=bool(form.token))
-        return _page(request, lang, offer, form, checked, None, status=403)
     checked = check_form(form, offer, lang)
+    if not token_matches(settings.planner_token, form.token or None):
+        # Every problem at once, as always; but without the token nothing runs.
+        refused = refuse_token(checked, lang, given=bool(form.token))
+        return _page(request, lang, offer, form, refused, None, status=403)
     if checked.errors:
         return _page(request, lang, offer, form, checked, None)
     try:

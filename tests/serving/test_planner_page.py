@@ -135,6 +135,9 @@ def test_a_missing_or_wrong_token_runs_nothing(
     assert tree.by_id("token").attrs["aria-invalid"] == "true"
     # What the planner typed is kept, except the token.
     assert tree.by_id("horizon").attrs["value"] == "12"
+    # Other problems are listed with it, all at once.
+    both = page(client.post("/planner", data=page_form(planning, token=token, horizon="0")), 403)
+    assert [href for href, _ in summary(both)] == ["#token", "#horizon"]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
