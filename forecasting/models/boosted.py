@@ -99,7 +99,8 @@ class BoostedQuantiles(ProcessingTimeModel):
         self,
         *,
         origin_step_days: int = 28,
-        origins: int = 13,
+        origins: int = 11,
+        max_origin_age_days: int = 1095,
         calibration_origins: int = 4,
         new_window_days: int = 7,
         known_share: float = 0.97,
@@ -118,6 +119,7 @@ class BoostedQuantiles(ProcessingTimeModel):
     ) -> None:
         self.origin_step_days = origin_step_days
         self.origins = origins
+        self.max_origin_age_days = max_origin_age_days
         self.calibration_origins = calibration_origins
         self.new_window_days = new_window_days
         self.known_share = known_share
@@ -144,9 +146,10 @@ class BoostedQuantiles(ProcessingTimeModel):
         self.categories_ = {
             column: sorted({key[i] for key in histories}) for i, column in enumerate(SEGMENT)
         }
-        origins = self._origins(applications, today)
-        snapshots = _snapshots(applications, [*origins, today], capacity, self.country)
-        rows = self.training_rows(histories, origins, snapshots, today)
+        usable = self._usable_origins(applications, histories, today)
+        days = sorted({day for own in usable.values() for day in own}, reverse=True)
+        snapshots = _snapshots(applications, [*days, today], capacity, self.country)
+        rows = self.training_rows(histories, usable, snapshots, today)
         train = ~rows.holdout
         # Fewer files than a few leaves' worth cannot fit a tree worth the name.
         if np.count_nonzero(train) < self.min_samples_leaf * 4:
@@ -203,21 +206,15 @@ class BoostedQuantiles(ProcessingTimeModel):
     def training_rows(
         self,
         histories: dict[Segment, SegmentHistory],
-        origins: list[int],
+        usable: dict[Segment, list[int]],
         snapshots: dict[int, dict[Segment, _F]],
         today: int,
     ) -> Rows:
-        """Sampled files at the origins old enough for each segment's outcomes to be known.
-
-        A segment's usable origins lie at least its `known_share` quantile of processing days
-        before `today`: a rule on time alone, so slow files are not selected away the way a rule
-        on how many outcomes came in would. Origins run newest first; each segment's first
-        `calibration_origins` usable ones are held out.
-        """
+        """Sampled files at each segment's usable origins (`_usable_origins`, newest first);
+        each segment's first `calibration_origins` are held out."""
         parts = []
         for s, (key, history) in enumerate(histories.items()):
-            usable = [o for o in origins if today - o >= self._known_lag(history, today)]
-            for i, origin in enumerate(usable):
+            for i, origin in enumerate(usable[key]):
                 part = self._origin_rows(s, key, history, origin, snapshots[origin], today)
                 if part is not None:
                     parts.append((*part, np.full(part[0].shape[0], i < self.calibration_origins)))
@@ -301,7 +298,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         queue = QueueProjection(country=self.country)
         files = applications.select(*SEGMENT, SUBMITTED_ON, COMPLETED_ON)
         # Far enough back for the oldest origin's throughput norm and survival window.
-        first_day = today - self.origins * self.origin_step_days - self.survival_days - 35
+        first_day = today - self.max_origin_age_days - self.survival_days - 35
         return {
             key: SegmentHistory(
                 group,
@@ -314,12 +311,26 @@ class BoostedQuantiles(ProcessingTimeModel):
             for key, group in sorted(segment_groups(files))
         }
 
-    def _origins(self, applications: pl.DataFrame, today: int) -> list[int]:
-        """Internal origins, newest first, leaving the longest flow window of history before."""
+    def _usable_origins(
+        self, applications: pl.DataFrame, histories: dict[Segment, SegmentHistory], today: int
+    ) -> dict[Segment, list[int]]:
+        """Per segment, its `origins` newest internal origins old enough for its outcomes to
+        be known, newest first.
+
+        Old enough: at least the segment's `known_share` quantile of processing days before
+        `today`, a rule on time alone, so slow files are not selected away the way a rule on
+        how many outcomes came in would. A slow segment's origins lie further back; none lies
+        more than `max_origin_age_days` back, or within the longest flow window of the first
+        submission.
+        """
         first = applications.get_column(SUBMITTED_ON).min()
         earliest = _epoch(first) + max(FLOW_WINDOWS) if isinstance(first, date) else today
-        candidates = (today - k * self.origin_step_days for k in range(1, self.origins + 1))
-        return [origin for origin in candidates if origin >= earliest]
+        earliest = max(earliest, today - self.max_origin_age_days)
+        grid = range(today - self.origin_step_days, earliest - 1, -self.origin_step_days)
+        return {
+            key: [o for o in grid if today - o >= self._known_lag(history, today)][: self.origins]
+            for key, history in histories.items()
+        }
 
     def _estimator(self, quantile: float) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
