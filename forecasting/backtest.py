@@ -7,12 +7,14 @@ scored but counted (`n_censored`), so a reader can see how much was left out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
 import polars as pl
 
 from forecasting.asof import as_known_at, is_open_at
+from forecasting.errors import DelaiError
 from forecasting.models.base import ProcessingTimeModel
 from forecasting.schema import (
     AS_OF,
@@ -37,6 +39,7 @@ METRICS = (
     "width_p50_p90",
 )
 BASELINE = "published_percentile"
+logger = logging.getLogger(__name__)
 
 ModelFactory = Callable[[], ProcessingTimeModel]
 
@@ -107,10 +110,21 @@ def backtest_predictions(
         known_capacity = _capacity_known_at(capacity, as_of)
         requests = request_sets(applications, as_of, new_days=new_days)
         for j, (name, factory) in enumerate(models.items()):
-            model = factory().fit(known, as_of=as_of, capacity=known_capacity)
-            predicted = model.predict(requests.select(*SEGMENT, SUBMITTED_ON))
+            try:
+                model = factory().fit(known, as_of=as_of, capacity=known_capacity)
+            except DelaiError as error:
+                # As the Forecaster leaves such a candidate out: it answers nothing here.
+                logger.warning("%s could not be fitted as of %s: %s", name, as_of, error)
+                answers = pl.DataFrame(
+                    {
+                        c: pl.Series([None] * requests.height, dtype=pl.Float64)
+                        for c in QUANTILE_DAYS
+                    }
+                )
+            else:
+                answers = model.predict(requests.select(*SEGMENT, SUBMITTED_ON))
             parts.append(
-                requests.with_columns(predicted.select(QUANTILE_DAYS)).select(
+                requests.with_columns(answers.select(QUANTILE_DAYS)).select(
                     pl.lit(as_of).alias(AS_OF), pl.lit(name).alias(MODEL), pl.all()
                 )
             )

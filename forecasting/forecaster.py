@@ -8,6 +8,7 @@ segment's median completion-to-delivery lag.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ from forecasting.schema import (
 from forecasting.whatif.baseline import PlanningBaseline, planning_baseline_or_none
 
 CHOSEN_MODEL = "chosen_model"
+logger = logging.getLogger(__name__)
 DELIVERY_DATES = tuple(f"delivery_{q}" for q in QUANTILE_DATES)
 
 
@@ -67,13 +69,21 @@ class Forecaster:
                 f"`candidates` must be among {', '.join(MODELS)}, got {', '.join(unknown)}"
             )
         self.as_of_ = as_of
-        self.models_: dict[str, ProcessingTimeModel] = {
-            name: _build(name, self.params.get(name, {}), self.country).fit(
-                applications, as_of=as_of, capacity=capacity
-            )
-            for name in self.candidates
-        }
-        self.choice_, self.default_model_ = choose_models(backtest, self.candidates)
+        self.models_: dict[str, ProcessingTimeModel] = {}
+        # A candidate the data cannot support (too short a history, say) is left out and named.
+        self.skipped_: dict[str, str] = {}
+        for name in self.candidates:
+            try:
+                self.models_[name] = _build(name, self.params.get(name, {}), self.country).fit(
+                    applications, as_of=as_of, capacity=capacity
+                )
+            except DelaiError as error:
+                self.skipped_[name] = str(error)
+                logger.warning("candidate %s left out: %s", name, error)
+        if not self.models_:
+            reasons = "; ".join(f"{name}: {why}" for name, why in self.skipped_.items())
+            raise DelaiError(f"no candidate model could be fitted as of {as_of}: {reasons}")
+        self.choice_, self.default_model_ = choose_models(backtest, tuple(self.models_))
         self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
         # What planners' what-ifs start from, built from the same data and queue projection.
