@@ -12,7 +12,7 @@ DATA ?= data
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup run test test-all lint audit format bench bench-simulate bench-accuracy bench-serve clean
+.PHONY: help setup run test test-all lint audit format bench bench-simulate bench-accuracy bench-serve bench-whatif clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -67,13 +67,16 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-simulate bench-accuracy ## every benchmark (prints measured figures and ratios to targets)
+bench: bench-simulate bench-accuracy bench-whatif ## every benchmark (prints measured figures and ratios to targets)
 
 bench-simulate: setup ## simulate ~1 million applications and time it against the 30 s target
 	$(BIN)/python -m experiments.bench_simulate
 
 bench-accuracy: setup ## rolling-origin accuracy of every model on simulated scenarios and real logs
 	$(BIN)/python -m experiments.bench_accuracy
+
+bench-whatif: setup ## what-ifs against the simulator's truth in 4 worlds, and their speed
+	$(BIN)/python -m experiments.bench_whatif
 
 bench-serve: setup ## wrk on loopback: /v1/estimate vs a bare route and vs mlflow models serve
 	$(BIN)/python -m experiments.bench_serve

@@ -1,4 +1,4 @@
-"""The `delai` command line: simulate, validate, train, backtest, predict, serve, and the demo.
+"""The `delai` command line: simulate, validate, train, backtest, predict, serve, what-ifs, demo.
 
 Logging is configured here, in the entry point, and nowhere else. Commands that touch MLflow
 import it lazily, so `delai validate` does not pay for it.
@@ -278,6 +278,55 @@ def serve(
         log_config=None,
         server_header=False,
     )
+
+
+@app.command()
+def whatif(
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="A scenario: JSON or YAML file.")
+    ] = None,
+    goal_seek: Annotated[
+        Path | None,
+        typer.Option("--goal-seek", help="A goal seek (a scenario, dates, where staff go)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the weekly CSV, JSON and PNG chart.")
+    ] = None,
+    model_uri: Annotated[
+        str | None,
+        typer.Option("--model-uri", help="Model to use (default: models:/<model_name>@champion)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="Move every date of the file so that it starts on this day."),
+    ] = None,
+    paths: Annotated[
+        int, typer.Option("--paths", help="Sampled intake paths behind the 10-90 % bands.")
+    ] = 200,
+    log: Annotated[bool, typer.Option("--log", help="Log the run to MLflow for audit.")] = False,
+) -> None:
+    """Run a planner's what-if (or a goal seek) against the champion: weekly table and chart."""
+    from training.whatif import read_request, run_whatif
+
+    asked = read_request(scenario, goal_seek, _parse_date(start, "--start") if start else None)
+    from training import display
+
+    outcome = run_whatif(
+        asked, settings=Settings(), model_uri=model_uri, n_paths=paths, out=out, log=log
+    )
+    console.out.print(
+        f"model {outcome.model.model_uri} (version {outcome.model.model_version}, as of "
+        f"{outcome.model.as_of})",
+        highlight=False,
+    )
+    if outcome.goal_seek is not None:
+        display.print_goal_seek(outcome.goal_seek)
+    if outcome.result is not None:
+        display.print_whatif(outcome.result)
+    for name, path in outcome.written.items():
+        console.out.print(f"  {name}: {path}", highlight=False)
+    if outcome.run_id:
+        console.out.print(f"  logged to MLflow run {outcome.run_id}", highlight=False)
 
 
 def main() -> None:

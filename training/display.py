@@ -1,4 +1,4 @@
-"""Terminal tables for training: the backtest summary, the promotion decision, stage timings.
+"""Terminal tables: the backtest summary, the promotion decision, stage timings, what-ifs.
 
 The summary is printed one table per request kind, with short wrapped headers, so that all its
 columns fit an 80-column terminal (rich would otherwise truncate names or drop columns).
@@ -7,6 +7,7 @@ columns fit an 80-column terminal (rich would otherwise truncate names or drop c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich import box
@@ -15,7 +16,27 @@ from rich.table import Table
 from forecasting import registry
 from forecasting.backtest import KIND
 from forecasting.promotion import PromotionDecision
+from forecasting.schema import (
+    BACKLOG,
+    BACKLOG_HI,
+    BACKLOG_LO,
+    BASELINE_VARIANT,
+    PRE_CHANGE_BACKLOG,
+    RECOVERY_WEEK,
+    SCENARIO_VARIANT,
+    SERVICE,
+    SHARE_WITHIN_STANDARD,
+    TOTAL,
+    VARIANT,
+    VARIANTS,
+    WEEK_ARRIVALS,
+    WEEK_COMPLETIONS,
+    WEEK_START,
+)
 from training import console
+
+if TYPE_CHECKING:
+    from forecasting.whatif import GoalSeekResult, ScenarioResult
 
 # Files not yet finished are in the logged summary; the terminal shows what fits 80 columns.
 _HIDDEN = ("n_censored", "coverage_p50")
@@ -90,3 +111,50 @@ def _cell(name: str, value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def print_whatif(result: ScenarioResult) -> None:
+    """Weekly totals, baseline beside scenario, then when the open files are back down."""
+    totals = result.weekly.filter(pl.col(SERVICE) == TOTAL)
+    by_variant = {v: totals.filter(pl.col(VARIANT) == v).sort(WEEK_START) for v in VARIANTS}
+    base, plan = by_variant[BASELINE_VARIANT], by_variant[SCENARIO_VARIANT]
+    share = result.scenario.standard is not None
+    table = Table(
+        title=f"{result.scenario.name}: every segment, baseline | scenario",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("week of")
+    for header in ("arrivals", "completed", "open at end", "open 10-90 %", "P80 days"):
+        table.add_column(header, justify="right")
+    if share:
+        standard = result.scenario.standard
+        assert standard is not None
+        table.add_column(f"within {standard.business_days} bd", justify="right")
+    for b, s in zip(base.iter_rows(named=True), plan.iter_rows(named=True), strict=True):
+        row = [
+            str(s[WEEK_START]),
+            f"{b[WEEK_ARRIVALS]:,.0f} | {s[WEEK_ARRIVALS]:,.0f}",
+            f"{b[WEEK_COMPLETIONS]:,.0f} | {s[WEEK_COMPLETIONS]:,.0f}",
+            f"{b[BACKLOG]:,.0f} | {s[BACKLOG]:,.0f}",
+            f"{s[BACKLOG_LO]:,.0f}-{s[BACKLOG_HI]:,.0f}",
+            f"{b['p80_days']:.0f} | {s['p80_days']:.0f}",
+        ]
+        if share:
+            row.append(f"{b[SHARE_WITHIN_STANDARD]:.0%} | {s[SHARE_WITHIN_STANDARD]:.0%}")
+        table.add_row(*row)
+    console.out.print(table)
+    recovery = result.recovery.filter(pl.col(SERVICE) == TOTAL)
+    for row in recovery.iter_rows(named=True):
+        when = row[RECOVERY_WEEK]
+        back = f"back to it in the week of {when}" if when else "not back to it within the horizon"
+        console.out.print(
+            f"  {row[VARIANT]}: {row[PRE_CHANGE_BACKLOG]:,.0f} files open before the first "
+            f"change, {back}",
+            highlight=False,
+        )
+
+
+def print_goal_seek(answer: GoalSeekResult) -> None:
+    colour = "green" if answer.reachable else "yellow"
+    console.out.print(f"[bold {colour}]goal seek:[/] {answer.message}", highlight=False)

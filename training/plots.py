@@ -1,4 +1,4 @@
-"""Figures of a backtest long frame: coverage and error over as-of dates, and calibration.
+"""Figures of a backtest long frame (coverage, error, calibration) and of a what-if's weeks.
 
 Figures are built with `matplotlib.figure.Figure` directly, never pyplot: nothing global (no
 backend switch, no current figure) is touched, so plotting is safe in any process, headless or
@@ -8,14 +8,32 @@ not. Points are weighted by the number of scored files, as in `backtest.summaris
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from forecasting.backtest import MODEL
-from forecasting.schema import AS_OF, QUANTILE_DATES, QUANTILES
+from forecasting.schema import (
+    AS_OF,
+    BACKLOG,
+    BACKLOG_HI,
+    BACKLOG_LO,
+    BASELINE_VARIANT,
+    P80_DAYS_HI,
+    P80_DAYS_LO,
+    QUANTILE_DATES,
+    QUANTILE_DAYS,
+    QUANTILES,
+    SCENARIO_VARIANT,
+    SERVICE,
+    TOTAL,
+    VARIANT,
+    WEEK_START,
+)
 
+P80_DAYS = QUANTILE_DAYS[1]
 # Nominal quantile -> the coverage column that measures it; p50 only when the backtest has it.
 COVERAGE = {q: f"coverage_{name}" for q, name in zip(QUANTILES, QUANTILE_DATES, strict=True)}
 
@@ -110,3 +128,37 @@ def _lines(ax: Axes, by_date: pl.DataFrame, column: str) -> None:
             markersize=3,
             label=model,
         )
+
+
+def whatif_chart(weekly: pl.DataFrame, *, title: str, change: date | None = None) -> Figure:
+    """Open files and P80 processing time per week, baseline dashed and scenario solid, each
+    with its 10-90 % band from the intake paths; the totals rows of a what-if's weekly frame."""
+    totals = weekly.filter(pl.col(SERVICE) == TOTAL).sort(WEEK_START)
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    panels = (
+        (top, BACKLOG, BACKLOG_LO, BACKLOG_HI, "files open at the end of the week"),
+        (bottom, P80_DAYS, P80_DAYS_LO, P80_DAYS_HI, "P80 days, files submitted that week"),
+    )
+    for ax, column, low, high, label in panels:
+        for variant, style in ((BASELINE_VARIANT, "--"), (SCENARIO_VARIANT, "-")):
+            part = totals.filter(pl.col(VARIANT) == variant)
+            weeks = part.get_column(WEEK_START).to_list()
+            line = ax.plot(weeks, part.get_column(column).to_list(), style, label=variant)[0]
+            ax.fill_between(
+                weeks,
+                part.get_column(low).to_list(),
+                part.get_column(high).to_list(),
+                color=line.get_color(),
+                alpha=0.15,
+                linewidth=0,
+            )
+        if change is not None:
+            ax.axvline(change, color="black", linewidth=1, linestyle=":", label="first change")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left", fontsize="small")
+    bottom.set_xlabel("week starting")
+    bottom.tick_params(axis="x", labelrotation=30)
+    figure.suptitle(title)
+    return figure

@@ -57,6 +57,15 @@ LEVELS: Final = np.concatenate([[0.001, 0.005], np.arange(1, 100) / 100, [0.995,
 MAX_DELAY_DAYS: Final = 120
 # Recent windows: capacity and throughput level, and the year the delay is read from.
 RECENT_DAYS: Final = 28
+# Capacity follows last year's shape (leave, planning years) where the table covers last year:
+# read in 7-day means, then a rolling median over this many weeks, so a one-off event (an
+# outage) is not taken for a season; within these bounds of the level a year earlier.
+YEAR_DAYS: Final = 364
+SHAPE_WEEKS: Final = 5
+SHAPE_BOUNDS: Final = (0.5, 1.5)
+SHAPE_COVERAGE: Final = 0.9
+# Days before the as-of day (itself included) the calendars and capacity tables cover.
+HISTORY_DAYS: Final = YEAR_DAYS + RECENT_DAYS + 7 * SHAPE_WEEKS
 DELAY_WEEKS: Final = 52
 DELAY_QUANTILE: Final = 0.1
 MIN_WEEK_FILES: Final = 10
@@ -179,7 +188,7 @@ def build_planning_baseline(
         staff=staff,
         arrivals=arrivals,
         capacity=np.stack([row.per_day for row in capacity_rows]),
-        business=np.stack([calendars[key[2]][1 + RECENT_DAYS :] for key in segments]),
+        business=np.stack([calendars[key[2]][HISTORY_DAYS:] for key in segments]),
         path_ratios=_path_ratios(intake, segments, arrivals, n_paths, seed, fallback).astype(
             np.float16
         ),
@@ -217,7 +226,7 @@ class _Files:
 @dataclass(frozen=True)
 class _State:
     in_system: int
-    queue: int
+    queue: float
     delay: int
     pipeline: _F
     scale: float
@@ -251,8 +260,9 @@ def _segment_files(known: pl.DataFrame, segments: list[Segment]) -> dict[Segment
 def _calendars(
     segments: list[Segment], as_of: date, country: str
 ) -> dict[str, npt.NDArray[np.bool_]]:
-    """Business days of each region from RECENT_DAYS before the as-of day to the tail's end."""
-    first = as_of - timedelta(days=RECENT_DAYS)
+    """Business days of each region from HISTORY_DAYS before the as-of day (index
+    HISTORY_DAYS - 1 is the as-of day) to the tail's end."""
+    first = as_of - timedelta(days=HISTORY_DAYS - 1)
     last = as_of + timedelta(days=N_DAYS + TAIL_DAYS)
     return {
         region: np.asarray(business_calendar(region, first, last, country=country).is_business)
@@ -277,12 +287,20 @@ def _segment_state(
         else 10**6
     )
     is_open = ~done & (files.submitted > today - stale_after)
-    ages = today - files.submitted[is_open]
     delay = _delay(files.completed[done], took[done], today)
-    young = ages < delay
-    pipeline = np.bincount(delay - ages[young] - 1, minlength=MAX_DELAY_DAYS)[:MAX_DELAY_DAYS]
+    # The delay stage holds what the last `delay` days brought, as it will on every later day
+    # (files finishing early and files in rework beyond it balance out, as in Little's law);
+    # the queue is the rest of the open files. Ages index the day each leaves the delay.
+    ages = today - files.submitted[files.submitted > today - delay]
+    pipeline = np.bincount(delay - ages - 1, minlength=MAX_DELAY_DAYS)[:MAX_DELAY_DAYS].astype(
+        np.float64
+    )
+    in_system = int(is_open.sum())
+    if pipeline.sum() > in_system:
+        # Fewer open than the delay would hold: no queue, and the stage as full as the open.
+        pipeline *= in_system / pipeline.sum()
     last_month = done & (files.completed > today - RECENT_DAYS)
-    business_days = int(business[1 : RECENT_DAYS + 1].sum())
+    business_days = int(business[HISTORY_DAYS - RECENT_DAYS : HISTORY_DAYS].sum())
     fitted = queue_model.segments_state_.get(key)
     if fitted is not None and np.count_nonzero(last_month & files.regular):
         # The queue projection's pace counts regular files; every priority uses the same staff.
@@ -293,10 +311,10 @@ def _segment_state(
         throughput = np.count_nonzero(last_month) / max(business_days, 1)
         scale = max(float(np.median(took[recent])), 1.0) if recent.any() else 7.0
     return _State(
-        in_system=int(is_open.sum()),
-        queue=int((~young).sum()),
+        in_system=in_system,
+        queue=float(in_system - pipeline.sum()),
         delay=delay,
-        pipeline=pipeline.astype(np.float64),
+        pipeline=pipeline,
         scale=float(scale),
         throughput=float(throughput),
     )
@@ -328,21 +346,21 @@ def _capacity_levels(
     states: list[_State],
 ) -> list[_Capacity]:
     """Capacity per future day: the table's plan where it has one, else its recent level per
-    business day; without table rows, the measured throughput per business day."""
-    first = as_of - timedelta(days=RECENT_DAYS - 1)
-    tables = _capacity_tables(capacity, first)
+    business day shaped like last year; without table rows, the measured throughput."""
+    tables = _capacity_tables(capacity, as_of - timedelta(days=HISTORY_DAYS - 1))
     out = []
     for key, state in zip(segments, states, strict=True):
         business = calendars[key[2]]
-        future = business[1 + RECENT_DAYS :].astype(np.float64)
+        future = business[HISTORY_DAYS:].astype(np.float64)
         rows = tables.get(key)
-        level, staff = (None, np.nan) if rows is None else _table_level(rows, business[1:], state)
+        level, staff = (None, np.nan) if rows is None else _table_level(rows, business, state)
         if level is None or rows is None:
             out.append(_Capacity(state.throughput * future, staff, "throughput"))
             continue
+        shape = _last_year_shape(rows[0, :HISTORY_DAYS], business[:HISTORY_DAYS], future.size)
         # Rows dated after the as-of day are the plan: they replace the level where given.
-        planned = rows[0, RECENT_DAYS:]
-        per_day = np.where(np.isfinite(planned), planned, level * future)
+        planned = rows[0, HISTORY_DAYS:]
+        per_day = np.where(np.isfinite(planned), planned, level * shape * future)
         out.append(_Capacity(per_day, staff, "capacity table"))
     return out
 
@@ -352,7 +370,7 @@ def _capacity_tables(capacity: pl.DataFrame | None, first: date) -> dict[Segment
     with staff and staff hours in a second and third row."""
     if capacity is None or capacity.is_empty():
         return {}
-    n_days = RECENT_DAYS + N_DAYS + TAIL_DAYS
+    n_days = HISTORY_DAYS + N_DAYS + TAIL_DAYS
     frame = capacity.filter(pl.col(DATE) >= first).with_columns(
         (pl.col(DATE) - pl.lit(first)).dt.total_days().alias("_day")
     )
@@ -376,7 +394,7 @@ def _table_level(
     Rows with staff hours but no completions capacity are converted at the files per staff
     hour the segment completed recently.
     """
-    recent = slice(0, RECENT_DAYS)
+    recent = slice(HISTORY_DAYS - RECENT_DAYS, HISTORY_DAYS)
     worked = business[recent]
     files, staff, hours = rows[0, recent], rows[1, recent], rows[2, recent]
     if not np.isfinite(files[worked]).any() and np.isfinite(hours[worked]).any():
@@ -387,6 +405,34 @@ def _table_level(
     level = float(files[known].mean()) if known.any() else None
     staffed = worked & np.isfinite(staff)
     return level, float(staff[staffed].mean()) if staffed.any() else np.nan
+
+
+def _last_year_shape(files: _F, business: npt.NDArray[np.bool_], n_days: int) -> _F:
+    """Capacity per business day on each future day, relative to the recent level, as it was
+    the same weeks last year relative to the same window then; 1.0 without a year of table.
+
+    Day i after the as-of day reads 52 weeks earlier (same weekday), in 7-day means with a
+    rolling median over SHAPE_WEEKS weeks; beyond a year the shape repeats.
+    """
+    known = business & np.isfinite(files)
+    covered = slice(HISTORY_DAYS - YEAR_DAYS - RECENT_DAYS, HISTORY_DAYS)
+    if known[covered].sum() < SHAPE_COVERAGE * max(int(business[covered].sum()), 1):
+        return np.ones(n_days)
+    window = np.ones(7)
+    total = np.convolve(np.where(known, files, 0.0), window, mode="same")
+    count = np.convolve(known.astype(np.float64), window, mode="same")
+    weekly = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
+    then = slice(HISTORY_DAYS - YEAR_DAYS - RECENT_DAYS, HISTORY_DAYS - YEAR_DAYS)
+    level = float(files[then][known[then]].mean()) if known[then].any() else np.nan
+    if not np.isfinite(level) or level <= 0:
+        return np.ones(n_days)
+    reference = HISTORY_DAYS - YEAR_DAYS + np.arange(YEAR_DAYS)
+    half = SHAPE_WEEKS // 2
+    spread = reference[:, None] + 7 * np.arange(-half, half + 1)[None, :]
+    around = weekly[np.clip(spread, 0, HISTORY_DAYS - 4)]
+    shape = np.nanmedian(around, axis=1) / level
+    shape = np.clip(np.where(np.isfinite(shape), shape, 1.0), *SHAPE_BOUNDS)
+    return np.resize(shape, n_days)
 
 
 def _ratio_quantiles(queue_model: QueueProjection, key: Segment) -> _F:

@@ -11,6 +11,7 @@ and a file is "within N business days" when done by the N-th business day after 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +24,8 @@ _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 # Processing times are capped here (as the queue projection caps its projections).
 MAX_DAYS = 5 * 365.0
-# Points of the grid on which the totals' share-done curve is inverted.
-_GRID = 24
+# Halvings of [0, MAX_DAYS] (to 0.03 days) where the totals' share-done curve crosses a level.
+_BISECTIONS = 16
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Ratios:
     r80: _F = field(init=False)
     prefix: _F = field(init=False)  # prefix[s, i]: business days among days 0 .. i - 1
     business_days: _I = field(init=False)  # (segments, n): indices of business days, padded
+    _stacked: _F = field(init=False)  # ratio quantiles of every segment, end to end
+    _stride: float = field(init=False)
 
     def __post_init__(self) -> None:
         at = {
@@ -56,19 +59,35 @@ class Ratios:
             found = np.flatnonzero(row)
             offsets[s, : found.size] = found
         object.__setattr__(self, "business_days", offsets)
+        # Each segment's quantiles shifted past the previous one's: one search serves them all.
+        span = float(np.ptp(self.quantiles, axis=1).max(initial=0.0)) + 1.0
+        rows = np.arange(len(self.quantiles))[:, None]
+        stacked = self.quantiles - self.quantiles[:, :1] + span * rows
+        object.__setattr__(self, "_stacked", stacked.ravel())
+        object.__setattr__(self, "_stride", span)
 
     def subset(self, rows: _I) -> Ratios:
         return Ratios(self.quantiles[rows], self.scale[rows], self.business[rows])
 
-    def done_by(self, days: _F, base: _F) -> _F:
+    def done_by(self, days: _F, base: _F, axis: int = 1) -> _F:
         """P(a file is done within `days` calendar days) given its segment's `base`; arrays
-        broadcast to (variants, segments, ...), one np.interp per segment."""
-        days, base = np.broadcast_arrays(days, base)
-        out = np.empty(days.shape)
-        for s in range(days.shape[1]):
-            x = (days[:, s] + self.scale[s]) / base[:, s]
-            out[:, s] = np.interp(x, self.quantiles[s], LEVELS, left=0.0, right=1.0)
-        return out
+        broadcast with the segments on `axis`: the ratio's CDF, interpolated linearly."""
+        ndim = max(np.ndim(days), np.ndim(base))
+        shape = (1,) * axis + (-1,) + (1,) * (ndim - axis - 1)
+        first = self.quantiles[:, 0].reshape(shape)
+        last = self.quantiles[:, -1].reshape(shape)
+        x = (days + self.scale.reshape(shape)) / base
+        row = np.arange(len(self.quantiles)).reshape(shape)
+        n = LEVELS.size
+        position = np.clip(x, first, last) - first + self._stride * row
+        index = np.searchsorted(self._stacked, position, side="right") - 1
+        index = np.clip(index, row * n, row * n + n - 2)
+        low = self._stacked[index]
+        step = self._stacked[index + 1] - low
+        frac = np.clip((position - low) / np.where(step > 0, step, 1.0), 0.0, 1.0)
+        level = index - row * n
+        cdf = LEVELS[level] + frac * (LEVELS[level + 1] - LEVELS[level])
+        return np.asarray(np.where(x < first, 0.0, np.where(x >= last, 1.0, cdf)))
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,7 @@ def cohorts(
         share=share,
         total_p50=total_p50,
         total_p80=total_p80,
-        total_p80_business=_mixed_business_days(weeks, base, reference, ratios, p80_business),
+        total_p80_business=_mixed_business_days(weeks, base, reference, ratios),
         total_share=total_share,
     )
 
@@ -167,12 +186,15 @@ def _business_between(ratios: Ratios, reference: _I, days: _F) -> _F:
     return np.asarray(at - prefix[rows, np.clip(reference + 1, 0, limit)])
 
 
-def _allowed(ratios: Ratios, segment: int, day: _I, business_days: _I) -> _F:
-    """Calendar days from each `day` to its `business_days`-th business day after (0 for 0)."""
-    prefix = ratios.prefix[segment]
-    rank = prefix[np.clip(day + 1, 0, prefix.size - 1)].astype(np.int64)
-    offsets = ratios.business_days[segment]
-    found = offsets[np.clip(rank + business_days - 1, 0, offsets.size - 1)]
+def _allowed(ratios: Ratios, day: _I, business_days: _I) -> _F:
+    """Calendar days from each `day` to its `business_days`-th business day after (0 for 0);
+    (variants, segments, ...) arrays, the segment axis picking the calendar."""
+    row = np.arange(ratios.prefix.shape[0]).reshape((1, -1) + (1,) * (np.ndim(day) - 2))
+    prefix = ratios.prefix[row, np.clip(day + 1, 0, ratios.prefix.shape[1] - 1)]
+    index = np.clip(
+        prefix.astype(np.int64) + business_days - 1, 0, ratios.business_days.shape[1] - 1
+    )
+    found = ratios.business_days[row, index]
     return np.where(business_days > 0, found - day, 0).astype(np.float64)
 
 
@@ -181,13 +203,10 @@ def _share(
 ) -> _F:
     """Arrival-weighted share of each week's files done by their N-th business day."""
     n_segments, n_weeks = weight.shape[1:3]
-    day = first_day + np.arange(7 * n_weeks)
-    allowed = np.stack(
-        [
-            _allowed(ratios, s, day, np.full(day.size, standard.business_days))
-            for s in range(n_segments)
-        ]
-    ).reshape(1, n_segments, n_weeks, 7)
+    day = np.broadcast_to(first_day + np.arange(7 * n_weeks), (1, n_segments, 7 * n_weeks))
+    allowed = _allowed(ratios, day, np.full(day.shape, standard.business_days)).reshape(
+        1, n_segments, n_weeks, 7
+    )
     met = ratios.done_by(allowed, base[..., None])
     out: _F = (w * met).sum(-1) / w.sum(-1)
     return out
@@ -195,54 +214,53 @@ def _share(
 
 def _mixed_days(weight: _F, base: _F, ratios: Ratios) -> tuple[_F, _F]:
     """P50 and P80 of all segments' files of each week together, in calendar days."""
-    out = []
-    for level, ratio in ((0.5, ratios.r50), (0.8, ratios.r80)):
-        each = np.maximum(base * ratio[None, :, None] - ratios.scale[None, :, None], 0.0)
-        grid = _bracket(each, weight, _GRID)
-        done = (weight[..., None] * ratios.done_by(grid[:, None], base[..., None])).sum(1)
-        out.append(_first_reaching(done / _total(weight)[..., None], grid, level))
-    return out[0], out[1]
+    share = _total(weight)
+    levels = np.array([0.5, 0.8])[:, None, None]
+
+    def done(days: _F) -> _F:
+        # (levels, variants, weeks) -> the share done, P50's and P80's searches side by side.
+        reached = ratios.done_by(days[:, :, None], base[None], axis=2)
+        return (weight[None] * reached).sum(2) / share - levels
+
+    found = _bisect(done, 0.0, MAX_DAYS, _BISECTIONS, (2, *share.shape))
+    return found[0], found[1]
 
 
-def _mixed_business_days(
-    weight: _F, base: _F, reference: _I, ratios: Ratios, p80_business: _F
+def _mixed_business_days(weight: _F, base: _F, reference: _I, ratios: Ratios) -> _F:
+    """P80 of all segments' files of each week in business days: where the share done by the
+    N-th business day after submission (the standard's own definition) crosses 80 %, found
+    among whole N and interpolated between the two around it."""
+    share = _total(weight)
+
+    def done(count: _F) -> _F:
+        business = np.rint(count).astype(np.int64)[:, None]
+        allowed = _allowed(ratios, reference, business)
+        return (weight * ratios.done_by(allowed, base)).sum(1) / share
+
+    top = float(np.ceil(MAX_DAYS * 5 / 7))
+    whole = np.ceil(_bisect(done, 0.8, top, int(np.ceil(np.log2(top))) + 1, share.shape))
+    below, above = done(np.maximum(whole - 1, 0)), done(whole)
+    frac = np.where(above > below, (0.8 - below) / np.where(above > below, above - below, 1), 1)
+    return np.where(whole > 0, whole - 1 + np.clip(frac, 0.0, 1.0), 0.0)
+
+
+def _bisect(
+    done: Callable[[_F], _F], level: float, top: float, steps: int, shape: tuple[int, ...]
 ) -> _F:
-    """P80 of all segments' files of each week in business days: the (interpolated) least N
-    with 80 % done by their N-th business day, the standard's own definition."""
-    span = _bracket(p80_business, weight, 2)
-    low = np.maximum(np.floor(span[..., :1]) - 1, 0)
-    high = np.ceil(span[..., 1:]) + 1
-    counts = np.round(low + (high - low) * np.linspace(0.0, 1.0, _GRID)).astype(np.int64)
-    allowed = np.empty((*base.shape, _GRID))
-    for s in range(base.shape[1]):
-        allowed[:, s] = _allowed(ratios, s, reference[:, s, :, None], counts)
-    done = (weight[..., None] * ratios.done_by(allowed, base[..., None])).sum(1)
-    return _first_reaching(done / _total(weight)[..., None], counts.astype(np.float64), 0.8)
+    """Where the non-decreasing `done` first reaches `level` in [0, top], for arrays of `shape`.
 
-
-def _bracket(each: _F, weight: _F, points: int) -> _F:
-    """(variants, weeks, points) from the least to the greatest of the segments' own figures
-    (over segments with arrivals): a mixture's quantile always lies between its parts'."""
-    present = weight > 0
-    low = np.where(present, each, np.inf).min(1)
-    high = np.where(present, each, -np.inf).max(1)
-    low = np.where(np.isfinite(low), low, 0.0)
-    high = np.where(np.isfinite(high), np.maximum(high, low), low)
-    return low[..., None] + (high - low)[..., None] * np.linspace(0.0, 1.0, points)
+    Every call halves the same range the same number of times, so if `done` grows everywhere
+    (more staff), the answer can only fall: the figures stay monotone to the last digit.
+    """
+    low = np.zeros(shape)
+    high = np.full(shape, top)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        reached = done(middle) >= level
+        high = np.where(reached, middle, high)
+        low = np.where(reached, low, middle)
+    return high
 
 
 def _total(weight: _F) -> _F:
     return np.maximum(weight.sum(1), 1e-12)
-
-
-def _first_reaching(done: _F, grid: _F, level: float) -> _F:
-    """Where the non-decreasing `done` (last axis, over `grid`) first reaches `level`,
-    linearly interpolated; the grid's end when it never does."""
-    reached = done >= level
-    index = np.where(reached.any(-1), reached.argmax(-1), done.shape[-1] - 1)
-    before = np.maximum(index - 1, 0)
-    take = lambda a, i: np.take_along_axis(a, i[..., None], -1)[..., 0]  # noqa: E731
-    low, high = take(done, before), take(done, index)
-    frac = np.where(high > low, (level - low) / np.where(high > low, high - low, 1.0), 1.0)
-    at_low, at_high = take(grid, before), take(grid, index)
-    return np.asarray(at_low + np.clip(frac, 0.0, 1.0) * (at_high - at_low))

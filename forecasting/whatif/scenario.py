@@ -131,7 +131,8 @@ class ChannelShift(_Change):
     def _two_channels(self) -> Self:
         if self.to_channel == self.from_channel:
             raise ValueError(
-                f"`to_channel` must differ from `from_channel`, got '{self.to_channel}' for both"
+                f"`to_channel` must be a channel other than `from_channel`, got "
+                f"'{self.to_channel}' for both"
             )
         for i, selector in enumerate(self.segments or []):
             if selector.channel is not None:
@@ -293,7 +294,7 @@ def _sentence(error: Mapping[str, object]) -> str:
     if kind in ("too_long", "too_short"):
         bound = "at most" if kind == "too_long" else "at least"
         limit = ctx.get("max_length", ctx.get("min_length"))
-        return f"`{field}` must have {bound} {limit} items, got {ctx.get('actual_length')}"
+        return f"`{field}` must be {bound} {limit} items, got {ctx.get('actual_length')}"
     expected = message.removeprefix("Input should be ")
     return f"`{field or 'scenario'}` must be {expected}, got {_echo(error.get('input'))}"
 
