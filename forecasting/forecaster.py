@@ -1,7 +1,9 @@
 """The deployable forecaster: per-segment choice among fitted models, answers as dates.
 
-Which model answers for a segment is decided by the backtest (lowest pinball loss there), so the
-choice is earned on data the models did not see. Delivery dates, where the data has them, add the
+Which model answers is decided per segment and request kind by the backtest (lowest pinball loss
+there), so the choice is earned on data the models did not see: a file not yet submitted ("new")
+and one already waiting ("open") are different questions, and on some data different models
+answer them best. Delivery dates, where the data has them, add the
 segment's median completion-to-delivery lag.
 """
 
@@ -16,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from forecasting.backtest import BASELINE, MODEL
+from forecasting.backtest import BASELINE, KIND, MODEL
 from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
@@ -37,7 +39,10 @@ from forecasting.schema import (
 from forecasting.whatif.baseline import PlanningBaseline, planning_baseline_or_none
 
 CHOSEN_MODEL = "chosen_model"
+NEW, OPEN = "new", "open"
 logger = logging.getLogger(__name__)
+# A segment and a request kind: (service, channel, region, kind).
+Route = tuple[str, str, str, str]
 DELIVERY_DATES = tuple(f"delivery_{q}" for q in QUANTILE_DATES)
 
 
@@ -109,8 +114,9 @@ class Forecaster:
         """Requests plus p50/p80/p90 days and dates, delivery dates when known, and `error`."""
         self._check_fitted()
         indexed = requests.select(*SEGMENT, SUBMITTED_ON).with_row_index("_row")
+        kind = pl.when(pl.col(SUBMITTED_ON) > self.as_of_).then(pl.lit(NEW)).otherwise(pl.lit(OPEN))
         routed = indexed.with_columns(
-            pl.concat_str(SEGMENT, separator="\x1f")
+            pl.concat_str([*SEGMENT, kind], separator="\x1f")
             .replace_strict(
                 {"\x1f".join(k): v for k, v in self.choice_.items()},
                 default=self.default_model_,
@@ -147,28 +153,44 @@ def _build(name: str, params: Mapping[str, object], country: str) -> ProcessingT
 
 def choose_models(
     backtest: pl.DataFrame | None, candidates: Sequence[str]
-) -> tuple[dict[Segment, str], str]:
-    """Per segment, the candidate with the lowest pinball loss in `backtest` (weighted by files
-    scored), and the best one overall for segments it did not score; without a backtest, the
-    first candidate everywhere."""
+) -> tuple[dict[Route, str], str]:
+    """Per segment and request kind, the candidate with the lowest pinball loss in `backtest`
+    (weighted by files scored), and the best one overall for routes it did not score; without a
+    backtest, the first candidate everywhere."""
     if backtest is None or backtest.is_empty():
         return {}, candidates[0]
     pool = backtest.filter(pl.col(MODEL).is_in(list(candidates)) & (pl.col("n") > 0))
     weighted = (pl.col("pinball") * pl.col("n")).sum() / pl.col("n").sum()
-    per_segment = (
-        pool.group_by([*SEGMENT, MODEL])
+    route = [*SEGMENT, KIND]
+    per_route = (
+        pool.group_by([*route, MODEL])
         .agg(weighted.alias("loss"))
-        .sort("loss")
-        .group_by(SEGMENT, maintain_order=True)
+        .sort("loss", *route, MODEL)
+        .group_by(route, maintain_order=True)
         .first()
     )
-    overall = pool.group_by(MODEL).agg(weighted.alias("loss")).sort("loss")
+    overall = pool.group_by(MODEL).agg(weighted.alias("loss")).sort("loss", MODEL)
     default = str(overall.item(0, MODEL)) if overall.height else candidates[0]
     choice = {
-        (str(s), str(c), str(r)): str(m)
-        for s, c, r, m in per_segment.select(*SEGMENT, MODEL).iter_rows()
+        (str(s), str(c), str(r), str(k)): str(m)
+        for s, c, r, k, m in per_route.select(*route, MODEL).iter_rows()
     }
     return choice, default
+
+
+def route_rows(rows: pl.DataFrame, choice: Mapping[Route, str], default: str) -> pl.DataFrame:
+    """The rows (with segment, `kind` and `model` columns) of the model chosen for each route,
+    `default` where a route has no choice."""
+    table = pl.DataFrame(
+        [(*route, model) for route, model in choice.items()],
+        schema={**dict.fromkeys((*SEGMENT, KIND), pl.String), "_chosen": pl.String},
+        orient="row",
+    )
+    return (
+        rows.join(table, on=[*SEGMENT, KIND], how="left")
+        .filter(pl.col(MODEL) == pl.col("_chosen").fill_null(default))
+        .drop("_chosen")
+    )
 
 
 @dataclass(frozen=True)
@@ -182,9 +204,9 @@ class Accuracy:
 
 
 def _accuracy(
-    backtest: pl.DataFrame | None, choice: dict[Segment, str], default: str
+    backtest: pl.DataFrame | None, choice: dict[Route, str], default: str
 ) -> dict[Segment, Accuracy]:
-    """Per segment, the measured accuracy of the model chosen for it and of the baseline."""
+    """Per segment, the measured accuracy of the models chosen for it and of the baseline."""
     if backtest is None or backtest.is_empty():
         return {}
     scored = backtest.filter(pl.col("n") > 0)
@@ -192,21 +214,17 @@ def _accuracy(
         ((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m)
         for m in ("coverage_p80", "mae_p50")
     ]
-    per_model = scored.group_by([*SEGMENT, MODEL]).agg(pl.col("n").sum(), *weighted)
-    rows = {
-        (str(s), str(c), str(r), str(m)): (int(n), cov, mae)
-        for s, c, r, m, n, cov, mae in per_model.select(
-            *SEGMENT, MODEL, "n", "coverage_p80", "mae_p50"
+    chosen = route_rows(scored, choice, default).group_by(SEGMENT).agg(pl.col("n").sum(), *weighted)
+    base = (
+        scored.filter(pl.col(MODEL) == BASELINE).group_by(SEGMENT).agg(weighted[1].alias("_base"))
+    )
+    rows = chosen.join(base, on=list(SEGMENT), how="left")
+    return {
+        (str(s), str(c), str(r)): Accuracy(int(n), cov, mae, published)
+        for s, c, r, n, cov, mae, published in rows.select(
+            *SEGMENT, "n", "coverage_p80", "mae_p50", "_base"
         ).iter_rows()
     }
-    out: dict[Segment, Accuracy] = {}
-    for s, c, r, _ in rows:
-        segment = (s, c, r)
-        chosen = rows.get((*segment, choice.get(segment, default)))
-        base = rows.get((*segment, BASELINE))
-        if chosen is not None:
-            out[segment] = Accuracy(chosen[0], chosen[1], chosen[2], base[2] if base else None)
-    return out
 
 
 def _delivery_lags(applications: pl.DataFrame) -> dict[Segment, int]:

@@ -16,8 +16,8 @@ from datetime import date, timedelta
 import polars as pl
 
 from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, aggregate
-from forecasting.forecaster import Forecaster, choose_models
-from forecasting.schema import AS_OF, SEGMENT, SUBMITTED_ON
+from forecasting.forecaster import Forecaster, choose_models, route_rows
+from forecasting.schema import AS_OF, SUBMITTED_ON
 
 FORECASTER = "forecaster"
 # The nested figure: at each scored origin, the choice a training that day would have made.
@@ -25,8 +25,8 @@ NESTED = "delai"
 
 
 def chosen_rows(results: pl.DataFrame, forecaster: Forecaster) -> pl.DataFrame:
-    """The backtest rows of each segment's chosen model, relabelled as model `forecaster`."""
-    return _route(results, forecaster.choice_, forecaster.default_model_).with_columns(
+    """The backtest rows of each route's chosen model, relabelled as model `forecaster`."""
+    return route_rows(results, forecaster.choice_, forecaster.default_model_).with_columns(
         pl.lit(FORECASTER).alias(MODEL)
     )
 
@@ -39,8 +39,9 @@ def nested_choice_rows(
     *,
     window_days: int = 84,
 ) -> pl.DataFrame:
-    """What users would have got: at each scored origin T, each segment answered by the model a
-    training on T would have chosen, relabelled as model `delai` (aggregated like `backtest`).
+    """What users would have got: at each scored origin T, each segment and request kind answered
+    by the model a training on T would have chosen, relabelled as model `delai` (aggregated like
+    `backtest`).
 
     The choice sees only what was known at T, as `delai train` does: origins at least the
     horizon `horizons[T]` before T (the latest within `window_days` of the latest such origin),
@@ -63,25 +64,9 @@ def nested_choice_rows(
             .otherwise(None)
         )
         choice, default = choose_models(aggregate(seen) if window else None, candidates)
-        routed = _route(predictions.filter(pl.col(AS_OF) == as_of), choice, default)
+        routed = route_rows(predictions.filter(pl.col(AS_OF) == as_of), choice, default)
         parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
     return aggregate(pl.concat(parts)) if parts else pl.DataFrame()
-
-
-def _route(
-    rows: pl.DataFrame, choice: Mapping[tuple[str, str, str], str], default: str
-) -> pl.DataFrame:
-    """The rows of each segment's chosen model (`default` where it has no choice)."""
-    table = pl.DataFrame(
-        [(*segment, model) for segment, model in choice.items()],
-        schema={**dict.fromkeys(SEGMENT, pl.String), "_chosen": pl.String},
-        orient="row",
-    )
-    return (
-        rows.join(table, on=list(SEGMENT), how="left")
-        .filter(pl.col(MODEL) == pl.col("_chosen").fill_null(default))
-        .drop("_chosen")
-    )
 
 
 def weighted_pinball(results: pl.DataFrame) -> dict[str, float]:

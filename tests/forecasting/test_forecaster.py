@@ -61,3 +61,51 @@ def test_the_backtest_scores_the_others_when_one_model_cannot_be_fitted(short) -
     )
     scored = aggregate(predicted).filter(pl.col("n") > 0)
     assert scored.get_column("model").unique().to_list() == ["kaplan_meier"]
+
+
+def test_waiting_and_new_files_are_answered_by_their_own_choice(small_world) -> None:
+    applications, end = small_world
+    as_of = end - timedelta(days=30)
+    known = as_known_at(applications.lazy(), as_of).collect()
+    segment = ("passport_adult", "online", "ON")
+    # A backtest where Kaplan-Meier did best on waiting files and the queue on new ones.
+    backtest = pl.DataFrame(
+        [
+            {
+                "as_of": as_of,
+                "model": model,
+                **dict(zip(("service", "channel", "region"), segment, strict=True)),
+                "kind": kind,
+                "n": 10,
+                "n_censored": 0,
+                "mae_p50": loss,
+                "pinball": loss,
+                "coverage_p80": 0.8,
+                "coverage_p90": 0.9,
+                "width_p50_p90": 1.0,
+            }
+            for model, kind, loss in [
+                ("kaplan_meier", "open", 1.0),
+                ("kaplan_meier", "new", 4.0),
+                ("queue_projection", "open", 3.0),
+                ("queue_projection", "new", 2.0),
+            ]
+        ]
+    )
+    forecaster = Forecaster(candidates=("queue_projection", "kaplan_meier")).fit(
+        known, as_of=as_of, backtest=backtest
+    )
+    days = [-20, 0, 1, 5]
+    requests = pl.DataFrame(
+        {
+            "service": segment[0],
+            "channel": segment[1],
+            "region": segment[2],
+            SUBMITTED_ON: [as_of + timedelta(days=d) for d in days],
+        }
+    )
+    chosen = forecaster.estimate(requests).get_column("chosen_model").to_list()
+    assert chosen == ["kaplan_meier", "kaplan_meier", "queue_projection", "queue_projection"]
+    accuracy = forecaster.accuracy_[segment]
+    # Both kinds' chosen rows: 20 files, mean MAE of 1.0 and 2.0.
+    assert accuracy.files_scored == 20 and accuracy.mae_p50_days == pytest.approx(1.5)

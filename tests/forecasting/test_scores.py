@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
+from forecasting.forecaster import choose_models
 from forecasting.scores import (
     FORECASTER,
     NESTED,
@@ -49,9 +50,9 @@ RESULTS = pl.DataFrame(
 )
 
 
-def test_chosen_rows_follow_the_per_segment_choice_and_the_default() -> None:
+def test_chosen_rows_follow_the_per_route_choice_and_the_default() -> None:
     forecaster = SimpleNamespace(
-        choice_={("passport_adult", "online", "ON"): "kaplan_meier"},
+        choice_={("passport_adult", "online", "ON", "open"): "kaplan_meier"},
         default_model_="queue_projection",
     )
     chosen = chosen_rows(RESULTS, forecaster)  # type: ignore[arg-type]
@@ -128,3 +129,23 @@ def test_nested_choice_sees_only_what_a_training_on_the_day_knew(horizon, chosen
 def test_nested_choice_follows_the_candidates_order_without_history() -> None:
     nested = nested_choice_rows(PREDICTIONS, [T], {T: 200}, ["b", "a"])
     assert nested.get_column("mae_p50").to_list() == [3.0]
+
+
+def test_the_choice_is_made_per_segment_and_request_kind() -> None:
+    """Where one model answers waiting files best and another new ones, each gets its own."""
+    rows = [
+        {**_row(model, "ON", 10, loss), "kind": kind}
+        for model, kind, loss in [
+            ("kaplan_meier", "open", 1.0),
+            ("kaplan_meier", "new", 5.0),
+            ("queue_projection", "open", 3.0),
+            ("queue_projection", "new", 2.0),
+        ]
+    ]
+    choice, default = choose_models(pl.DataFrame(rows), ["queue_projection", "kaplan_meier"])
+    assert choice == {
+        ("passport_adult", "online", "ON", "open"): "kaplan_meier",
+        ("passport_adult", "online", "ON", "new"): "queue_projection",
+    }
+    # Over both kinds: 2.5 a file against 3.0.
+    assert default == "queue_projection"
