@@ -66,17 +66,19 @@ def reach_after(cumulative: _F, start: npt.NDArray[np.int64], amount: _F, tail_r
     fluid FIFO queue keeps the server busy until it is reached, so its day comes from the
     capacity alone: the arrivals behind it never matter.
     """
-    n_days = cumulative.shape[1] - 1
-    out = np.empty(amount.shape, dtype=np.float64)
-    for row in range(cumulative.shape[0]):
-        line = cumulative[row]
-        target = line[start[row]] + amount[row]
-        # First index j with line[j] >= target; day j - 1 completes it. The tolerance keeps
-        # float noise from adding a day.
-        found = np.searchsorted(line, target - 1e-9, side="left") - 1
-        inside = found < n_days
-        rate = tail_rate[row]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beyond = n_days - 1 + np.ceil((target - line[-1]) / rate - 1e-9) if rate > 0 else np.inf
-        out[row] = np.where(inside, np.maximum(found, start[row]), beyond)
-    return out
+    rows, width = cumulative.shape
+    n_days = width - 1
+    row = np.arange(rows)[:, None]
+    target = cumulative[row, start] + amount
+    # Rows are laid end to end, each shifted past the last's reach, so one search serves all;
+    # the tolerance (far above float spacing there) keeps rounding from adding a day.
+    stride = float(np.max(cumulative[:, -1], initial=0.0) + np.max(amount, initial=0.0)) + 1.0
+    offset = stride * np.arange(rows)[:, None]
+    flat = (cumulative + offset).ravel()
+    found = np.searchsorted(flat, (target + offset - 1e-6).ravel(), side="left")
+    found = found.reshape(amount.shape) - row * width - 1
+    inside = found < n_days
+    with np.errstate(divide="ignore", invalid="ignore"):
+        extra = np.ceil((target - cumulative[:, -1:]) / tail_rate[:, None] - 1e-9)
+        beyond = np.where(tail_rate[:, None] > 0, n_days - 1 + extra, np.inf)
+    return np.where(inside, np.maximum(found, start), beyond)

@@ -62,32 +62,34 @@ def bands(
     ratio[..., 1:] = sampled.transpose(2, 0, 1)
     arrivals = _path_arrivals(plan, order, back, ratio, n_blocks)
     queue, backlog = _weekly_queue(baseline, rows, plan.capacity[:, order], arrivals)
-    backlog_gap = backlog[..., 1:] - backlog[..., :1]
-    queue_gap = queue[..., 1:] - queue[..., :1]
+    # Quantiles of (path - mean) are quantiles of the paths minus the mean: no copies of gaps.
+    backlog_spread = _spread(backlog[..., 1:]) - backlog[..., :1]
+    queue_spread = _spread(queue[..., 1:]) - queue[..., :1]
+    total_open = backlog.sum(2)
+    total_spread = _spread(total_open[..., 1:]) - total_open[..., :1]
     block_ends = 7 * np.arange(n_blocks) + 6
     week_ends = plan.first_day + 7 * np.arange(plan.n_weeks) + 6
     # Waits: extra queue ahead on the day a week's files join it, over the capacity then.
     mids = plan.first_day + 7 * np.arange(plan.n_weeks) + 3
     joins = mids[None, :] + delay[:, None] - 1  # (segments, weeks): the queue the day before
     rate = _reach_rate(plan, flow, mids)  # (variants, segments, weeks), plan order
-    ahead = _per_segment(_spread(queue_gap), block_ends, joins)[:, back]
+    ahead = _per_segment(queue_spread, block_ends, joins)[:, back]
     p80 = ahead / rate[..., None] * ratios.r80[None, :, None, None]
     # Totals: each path's weighted change in (projected + offset), the weights the arrivals.
     coefficient = cohorts.weight / rate / np.maximum(cohorts.weight.sum(1, keepdims=True), 1e-12)
-    total_gap = _weighted_at_joins(queue_gap, coefficient[:, order], delay, mids)
+    weighted = _weighted_at_joins(queue, coefficient[:, order], delay, mids)  # (w, v, paths)
+    total_gap = weighted[..., 1:] - weighted[..., :1]
     mean_base = (cohorts.base * cohorts.weight).sum(1) / np.maximum(cohorts.weight.sum(1), 1e-12)
     offset = (ratios.scale[None, :, None] * cohorts.weight).sum(1) / np.maximum(
         cohorts.weight.sum(1), 1e-12
     )
     scale = ((cohorts.total_p80 + offset) / np.maximum(mean_base, 1e-12)).T  # (weeks, variants)
     total_p80 = _spread(total_gap) * scale[..., None]
-    backlog_band = _interpolate(_spread(backlog_gap), block_ends, week_ends)
+    backlog_band = _interpolate(backlog_spread, block_ends, week_ends)
     return Bands(
         backlog=backlog_band.transpose(1, 2, 0, 3)[:, back],
         p80=p80,
-        total_backlog=_interpolate(_spread(backlog_gap.sum(2)), block_ends, week_ends).transpose(
-            1, 0, 2
-        ),
+        total_backlog=_interpolate(total_spread, block_ends, week_ends).transpose(1, 0, 2),
         total_p80=total_p80.transpose(1, 0, 2),
     )
 
@@ -159,7 +161,7 @@ def _blocks(daily: _F, n_blocks: int) -> _F:
     return padded.reshape(*daily.shape[:-1], n_blocks, 7).sum(-1)
 
 
-def _spread(gap: _F32) -> _F:
+def _spread(gap: npt.NDArray[np.floating[Any]]) -> _F:
     """The LOW and HIGH quantiles over the last axis (paths), linearly interpolated.
 
     A full sort of these short rows is several times faster than a partition.

@@ -24,8 +24,8 @@ _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 # Processing times are capped here (as the queue projection caps its projections).
 MAX_DAYS = 5 * 365.0
-# Halvings of [0, MAX_DAYS] (to 0.03 days) where the totals' share-done curve crosses a level.
-_BISECTIONS = 16
+# Halvings of [0, MAX_DAYS] (to 0.1 days) where the totals' share-done curve crosses a level.
+_BISECTIONS = 14
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def cohorts(
         share=share,
         total_p50=total_p50,
         total_p80=total_p80,
-        total_p80_business=_mixed_business_days(weeks, base, reference, ratios),
+        total_p80_business=_mixed_business_days(weeks, reference, ratios, total_p80),
         total_share=total_share,
     )
 
@@ -226,22 +226,13 @@ def _mixed_days(weight: _F, base: _F, ratios: Ratios) -> tuple[_F, _F]:
     return found[0], found[1]
 
 
-def _mixed_business_days(weight: _F, base: _F, reference: _I, ratios: Ratios) -> _F:
-    """P80 of all segments' files of each week in business days: where the share done by the
-    N-th business day after submission (the standard's own definition) crosses 80 %, found
-    among whole N and interpolated between the two around it."""
-    share = _total(weight)
-
-    def done(count: _F) -> _F:
-        business = np.rint(count).astype(np.int64)[:, None]
-        allowed = _allowed(ratios, reference, business)
-        return (weight * ratios.done_by(allowed, base)).sum(1) / share
-
-    top = float(np.ceil(MAX_DAYS * 5 / 7))
-    whole = np.ceil(_bisect(done, 0.8, top, int(np.ceil(np.log2(top))) + 1, share.shape))
-    below, above = done(np.maximum(whole - 1, 0)), done(whole)
-    frac = np.where(above > below, (0.8 - below) / np.where(above > below, above - below, 1), 1)
-    return np.where(whole > 0, whole - 1 + np.clip(frac, 0.0, 1.0), 0.0)
+def _mixed_business_days(weight: _F, reference: _I, ratios: Ratios, days: _F) -> _F:
+    """The totals' P80 in business days: `days` (their P80 in calendar days) counted on each
+    segment's calendar from its week's typical submission day, averaged over the segments by
+    arrivals (regions differ only in their holidays)."""
+    each = _business_between(ratios, reference, np.broadcast_to(days[:, None], reference.shape))
+    out: _F = (weight * each).sum(1) / _total(weight)
+    return out
 
 
 def _bisect(
