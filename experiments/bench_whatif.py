@@ -153,6 +153,7 @@ class Outcome:
     world: str
     backlog: Measure
     p80: Measure
+    arrivals: tuple[float, float]  # weeks 1-8 without the change: simulated, forecast
     open_at_end: float
     fit_seconds: float
     baseline: PlanningBaseline
@@ -186,6 +187,13 @@ def run_world(world: World, scale: float, seed: int) -> Outcome:
     ours = week.filter(pl.col(VARIANT) == SCENARIO_VARIANT).row(0, named=True)
     theirs = week.filter(pl.col(VARIANT) != SCENARIO_VARIANT).row(0, named=True)
     p80, open_at_end = _cohort_p80(applications, x, end)
+    first_weeks = pl.col(WEEK_START) < x + timedelta(weeks=WEEK_8 + 1)
+    forecast = result.weekly.filter(
+        (pl.col(SERVICE) == TOTAL) & (pl.col(VARIANT) != SCENARIO_VARIANT) & first_weeks
+    )["arrivals"].sum()
+    simulated_arrivals = twin.queue.filter(
+        pl.col(DATE).is_between(x, x + timedelta(days=7 * WEEK_8 + 6))
+    )["submitted"].sum()
     twin_p80, _ = _cohort_p80(
         validate_applications(twin.applications.lazy(), as_of=end).applications, x, end
     )
@@ -198,6 +206,7 @@ def run_world(world: World, scale: float, seed: int) -> Outcome:
             float(theirs[BACKLOG]),
         ),
         p80=Measure(p80, float(ours["p80_days"]), twin_p80, float(theirs["p80_days"])),
+        arrivals=(float(simulated_arrivals), float(forecast)),
         open_at_end=open_at_end,
         fit_seconds=fit_seconds,
         baseline=baseline,
@@ -302,6 +311,11 @@ def print_table(outcomes: list[Outcome]) -> int:
                 f"{m.twin_value:>8,.1f} {_error(m.twin_value, m.twin_truth):>+7.1%} | "
                 f"{m.truth - m.twin_truth:>+7,.1f} {m.value - m.twin_value:>+8,.1f}"
             )
+        truth, forecast = o.arrivals
+        print(
+            f"{'':<46} arrivals in weeks 1-8 without the change: {truth:,.0f} simulated, "
+            f"{forecast:,.0f} forecast ({_error(forecast, truth):+.1%})"
+        )
         print(
             f"{'':<46} fit {o.fit_seconds:.1f} s; {o.open_at_end:.1%} of week +8's regular "
             "files still open when the simulation ends"

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from forecasting.whatif.baseline import (
-        MAX_LEAD_WEEKS,
         PlanningBaseline,
         PlanningBaselineError,
         build_planning_baseline,
     )
     from forecasting.whatif.engine import run_scenario
     from forecasting.whatif.goalseek import goal_seek
+    from forecasting.whatif.horizon import MAX_LEAD_WEEKS
     from forecasting.whatif.result import GoalSeekResult, ScenarioResult
     from forecasting.whatif.scenario import (
         MAX_CHANGES,
@@ -38,12 +38,12 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "forecasting.whatif.baseline": (
-        "MAX_LEAD_WEEKS",
         "PlanningBaseline",
         "PlanningBaselineError",
         "build_planning_baseline",
     ),
     "forecasting.whatif.engine": ("run_scenario",),
+    "forecasting.whatif.horizon": ("MAX_LEAD_WEEKS",),
     "forecasting.whatif.goalseek": ("goal_seek",),
     "forecasting.whatif.result": ("GoalSeekResult", "ScenarioResult"),
     "forecasting.whatif.scenario": (

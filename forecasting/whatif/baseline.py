@@ -23,54 +23,32 @@ import polars as pl
 
 from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
-from forecasting.intake import ARRIVALS, MEAN, IntakeForecaster, daily_arrivals
+from forecasting.intake import IntakeForecaster, daily_arrivals
 from forecasting.models.base import Segment
 from forecasting.models.queue_model import NEW, QueueProjection
 from forecasting.models.survival import conditional_quantiles
-from forecasting.schema import (
-    COMPLETED_ON,
-    COMPLETIONS_CAPACITY,
-    DATE,
-    DEFAULT_PRIORITY,
-    PRIORITY,
-    SEGMENT,
-    STAFF,
-    STAFF_HOURS,
-    SUBMITTED_ON,
+from forecasting.schema import COMPLETED_ON, DEFAULT_PRIORITY, PRIORITY, SEGMENT, SUBMITTED_ON
+from forecasting.whatif.arrivals import mean_arrivals, path_ratios
+from forecasting.whatif.capacity import capacity_levels
+from forecasting.whatif.horizon import (
+    HISTORY_DAYS,
+    N_DAYS,
+    RECENT_DAYS,
+    TAIL_DAYS,
 )
-from forecasting.whatif.scenario import MAX_HORIZON_WEEKS
 
 logger = logging.getLogger(__name__)
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 _EPOCH = date(1970, 1, 1)
-
-# A scenario may start up to this long after the data's as-of date.
-MAX_LEAD_WEEKS: Final = 52
-N_DAYS: Final = 7 * (MAX_LEAD_WEEKS + MAX_HORIZON_WEEKS)
-N_BLOCKS: Final = N_DAYS // 7
-# Capacity is kept this far past the last day, so late files still get a completion day.
-TAIL_DAYS: Final = 365
 # Probability levels at which the calibration ratio's quantiles are kept.
 LEVELS: Final = np.concatenate([[0.001, 0.005], np.arange(1, 100) / 100, [0.995, 0.999]])
 MAX_DELAY_DAYS: Final = 120
-# Recent windows: capacity and throughput level, and the year the delay is read from.
-RECENT_DAYS: Final = 28
-# Capacity follows last year's shape (leave, planning years) where the table covers last year:
-# read in 7-day means, then a rolling median over this many weeks, so a one-off event (an
-# outage) is not taken for a season; within these bounds of the level a year earlier.
-YEAR_DAYS: Final = 364
-SHAPE_WEEKS: Final = 5
-SHAPE_BOUNDS: Final = (0.5, 1.5)
-SHAPE_COVERAGE: Final = 0.9
-# Days before the as-of day (itself included) the calendars and capacity tables cover.
-HISTORY_DAYS: Final = YEAR_DAYS + RECENT_DAYS + 7 * SHAPE_WEEKS
+# The year the delay is read from, in weeks with enough completed files.
 DELAY_WEEKS: Final = 52
 DELAY_QUANTILE: Final = 0.1
 MIN_WEEK_FILES: Final = 10
-# Weeks of history whose weekday means stand in for an unusable intake forecast.
-FALLBACK_WEEKS: Final = 8
 # The queue projection's rule for files open far longer than anything recent took.
 STALE_FACTOR: Final = 1.5
 MIN_STALE_DAYS: Final = 60
@@ -120,7 +98,7 @@ class PlanningBaseline:
             return self.path_ratios[:, :n_paths]
         key = (n_paths, seed)
         if key not in self._paths:
-            self._paths[key] = _path_ratios(
+            self._paths[key] = path_ratios(
                 self.intake, self.segments, self.arrivals, n_paths, seed, self.fallback
             ).astype(np.float32)
         return self._paths[key]
@@ -164,10 +142,12 @@ def build_planning_baseline(
     per_segment = [
         _segment_state(files[key], queue_model, key, today, calendars[key[2]]) for key in segments
     ]
-    capacity_rows = _capacity_levels(capacity, segments, as_of, calendars, per_segment)
+    capacity_rows = capacity_levels(
+        capacity, segments, as_of, calendars, [state.throughput for state in per_segment]
+    )
     daily = daily_arrivals(known, as_of=as_of)
     intake = IntakeForecaster(country=country).fit(daily, as_of=as_of)
-    arrivals, fallback = _mean_arrivals(intake, segments, daily)
+    arrivals, fallback = mean_arrivals(intake, segments, daily)
     n_segments = len(segments)
     pipeline = np.zeros((n_segments, MAX_DELAY_DAYS))
     for i, state in enumerate(per_segment):
@@ -189,7 +169,7 @@ def build_planning_baseline(
         arrivals=arrivals,
         capacity=np.stack([row.per_day for row in capacity_rows]),
         business=np.stack([calendars[key[2]][HISTORY_DAYS:] for key in segments]),
-        path_ratios=_path_ratios(intake, segments, arrivals, n_paths, seed, fallback).astype(
+        path_ratios=path_ratios(intake, segments, arrivals, n_paths, seed, fallback).astype(
             np.float16
         ),
         fallback=fallback,
@@ -231,13 +211,6 @@ class _State:
     pipeline: _F
     scale: float
     throughput: float  # files completed per business day, every priority
-
-
-@dataclass(frozen=True)
-class _Capacity:
-    per_day: _F
-    staff: float
-    source: str
 
 
 def _segment_files(known: pl.DataFrame, segments: list[Segment]) -> dict[Segment, _Files]:
@@ -338,103 +311,6 @@ def _delay(completed: _I, took: _I, today: int) -> int:
     return int(np.clip(np.round(np.quantile(means, DELAY_QUANTILE)), 0, MAX_DELAY_DAYS))
 
 
-def _capacity_levels(
-    capacity: pl.DataFrame | None,
-    segments: list[Segment],
-    as_of: date,
-    calendars: dict[str, npt.NDArray[np.bool_]],
-    states: list[_State],
-) -> list[_Capacity]:
-    """Capacity per future day: the table's plan where it has one, else its recent level per
-    business day shaped like last year; without table rows, the measured throughput."""
-    tables = _capacity_tables(capacity, as_of - timedelta(days=HISTORY_DAYS - 1))
-    out = []
-    for key, state in zip(segments, states, strict=True):
-        business = calendars[key[2]]
-        future = business[HISTORY_DAYS:].astype(np.float64)
-        rows = tables.get(key)
-        level, staff = (None, np.nan) if rows is None else _table_level(rows, business, state)
-        if level is None or rows is None:
-            out.append(_Capacity(state.throughput * future, staff, "throughput"))
-            continue
-        shape = _last_year_shape(rows[0, :HISTORY_DAYS], business[:HISTORY_DAYS], future.size)
-        # Rows dated after the as-of day are the plan: they replace the level where given.
-        planned = rows[0, HISTORY_DAYS:]
-        per_day = np.where(np.isfinite(planned), planned, level * shape * future)
-        out.append(_Capacity(per_day, staff, "capacity table"))
-    return out
-
-
-def _capacity_tables(capacity: pl.DataFrame | None, first: date) -> dict[Segment, _F]:
-    """Per segment, capacity per day from `first` (files; nan where the table has no figure),
-    with staff and staff hours in a second and third row."""
-    if capacity is None or capacity.is_empty():
-        return {}
-    n_days = HISTORY_DAYS + N_DAYS + TAIL_DAYS
-    frame = capacity.filter(pl.col(DATE) >= first).with_columns(
-        (pl.col(DATE) - pl.lit(first)).dt.total_days().alias("_day")
-    )
-    frame = frame.filter(pl.col("_day") < n_days)
-    out = {}
-    for key, group in frame.partition_by(SEGMENT, as_dict=True).items():
-        day = group.get_column("_day").to_numpy()
-        block = np.full((3, n_days), np.nan)
-        for i, column in enumerate((COMPLETIONS_CAPACITY, STAFF, STAFF_HOURS)):
-            if column in group.columns:
-                block[i, day] = group.get_column(column).cast(pl.Float64).to_numpy()
-        out[(str(key[0]), str(key[1]), str(key[2]))] = block
-    return out
-
-
-def _table_level(
-    rows: _F, business: npt.NDArray[np.bool_], state: _State
-) -> tuple[float | None, float]:
-    """Recent capacity per business day and staff on strength, from the table's last weeks.
-
-    Rows with staff hours but no completions capacity are converted at the files per staff
-    hour the segment completed recently.
-    """
-    recent = slice(HISTORY_DAYS - RECENT_DAYS, HISTORY_DAYS)
-    worked = business[recent]
-    files, staff, hours = rows[0, recent], rows[1, recent], rows[2, recent]
-    if not np.isfinite(files[worked]).any() and np.isfinite(hours[worked]).any():
-        per_hour = state.throughput / max(float(np.nanmean(hours[worked])), 1e-9)
-        files = hours * per_hour
-        rows[0] = rows[2] * per_hour
-    known = worked & np.isfinite(files)
-    level = float(files[known].mean()) if known.any() else None
-    staffed = worked & np.isfinite(staff)
-    return level, float(staff[staffed].mean()) if staffed.any() else np.nan
-
-
-def _last_year_shape(files: _F, business: npt.NDArray[np.bool_], n_days: int) -> _F:
-    """Capacity per business day on each future day, relative to the recent level, as it was
-    the same weeks last year relative to the same window then; 1.0 without a year of table.
-
-    Day i after the as-of day reads 52 weeks earlier (same weekday), in 7-day means with a
-    rolling median over SHAPE_WEEKS weeks; beyond a year the shape repeats.
-    """
-    known = business & np.isfinite(files)
-    covered = slice(HISTORY_DAYS - YEAR_DAYS - RECENT_DAYS, HISTORY_DAYS)
-    if known[covered].sum() < SHAPE_COVERAGE * max(int(business[covered].sum()), 1):
-        return np.ones(n_days)
-    window = np.ones(7)
-    total = np.convolve(np.where(known, files, 0.0), window, mode="same")
-    count = np.convolve(known.astype(np.float64), window, mode="same")
-    weekly = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
-    then = slice(HISTORY_DAYS - YEAR_DAYS - RECENT_DAYS, HISTORY_DAYS - YEAR_DAYS)
-    level = float(files[then][known[then]].mean()) if known[then].any() else np.nan
-    if not np.isfinite(level) or level <= 0:
-        return np.ones(n_days)
-    reference = HISTORY_DAYS - YEAR_DAYS + np.arange(YEAR_DAYS)
-    half = SHAPE_WEEKS // 2
-    spread = reference[:, None] + 7 * np.arange(-half, half + 1)[None, :]
-    around = weekly[np.clip(spread, 0, HISTORY_DAYS - 4)]
-    shape = np.nanmedian(around, axis=1) / level
-    shape = np.clip(np.where(np.isfinite(shape), shape, 1.0), *SHAPE_BOUNDS)
-    return np.resize(shape, n_days)
-
-
 def _ratio_quantiles(queue_model: QueueProjection, key: Segment) -> _F:
     """Quantiles of actual / projected time for new files, pooled segment, service, all."""
     for pool in ((*key, NEW), (key[0], NEW), (NEW,)):
@@ -444,86 +320,6 @@ def _ratio_quantiles(queue_model: QueueProjection, key: Segment) -> _F:
     raise PlanningBaselineError(
         "the queue projection has no calibration for new files (too few completed files)"
     )
-
-
-def _mean_arrivals(
-    intake: IntakeForecaster, segments: list[Segment], daily: pl.DataFrame
-) -> tuple[_F, frozenset[Segment]]:
-    """The intake forecast's daily means, and the segments where it cannot be used.
-
-    A forecast that is not finite, or runs far above anything the segment ever received (a
-    degenerate fit on a sparse segment), is replaced by the segment's mean by weekday over its
-    last FALLBACK_WEEKS weeks, and the segment is listed.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        forecast = intake.predict(N_DAYS)
-    out = np.zeros((len(segments), N_DAYS))
-    index = {key: i for i, key in enumerate(segments)}
-    for key, group in forecast.partition_by(SEGMENT, as_dict=True).items():
-        row = index.get((str(key[0]), str(key[1]), str(key[2])))
-        if row is not None:
-            out[row] = group.sort(DATE).get_column(MEAN).to_numpy()
-    histories = {
-        (str(k[0]), str(k[1]), str(k[2])): g.sort(DATE).get_column(ARRIVALS).to_numpy()
-        for k, g in daily.partition_by(SEGMENT, as_dict=True).items()
-    }
-    fallback = set()
-    for i, key in enumerate(segments):
-        history = histories.get(key, np.zeros(7))
-        weeks = np.add.reduceat(history, np.arange(0, history.size, 7)) if history.size else [0]
-        if np.all(np.isfinite(out[i])) and out[i].sum() <= 10 * max(np.max(weeks), 1) * N_BLOCKS:
-            continue
-        recent = history[-7 * FALLBACK_WEEKS :]
-        # Weekday of each recent day, counted back from the as-of day's.
-        by_weekday = np.array(
-            [recent[::-1][d::7].mean() if recent[::-1][d::7].size else 0.0 for d in range(7)]
-        )
-        # Day i of the forecast is i + 1 days after the as-of day: weekday offset (i + 1) mod 7
-        # after the as-of day's, i.e. 7 - ((i + 1) mod 7) days back in the cycle.
-        back = (7 - (np.arange(N_DAYS) + 1) % 7) % 7
-        out[i] = by_weekday[back]
-        fallback.add(key)
-    if fallback:
-        logger.warning(
-            "intake forecast unusable for %d segment(s); their recent weekday means are used",
-            len(fallback),
-        )
-    return out, frozenset(fallback)
-
-
-def _path_ratios(
-    intake: IntakeForecaster,
-    segments: list[Segment],
-    arrivals: _F,
-    n_paths: int,
-    seed: int,
-    fallback: frozenset[Segment],
-) -> _F:
-    """Weekly totals of sampled intake paths over the mean forecast's.
-
-    Segments of one service share their seed, so a surge in the paths hits all its channels
-    and regions together, as real surges do; services draw independently. Fallback segments
-    get Poisson noise around their means.
-    """
-    services = sorted({key[0] for key in segments})
-    mean_blocks = arrivals.reshape(len(segments), N_BLOCKS, 7).sum(axis=2)
-    out = np.ones((len(segments), n_paths, N_BLOCKS))
-    for i, key in enumerate(segments):
-        service_seed = seed + services.index(key[0])
-        blocks = None
-        if key not in fallback and key in intake.segments_:
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    paths = intake.simulate_paths(key, N_DAYS, n_paths, service_seed)
-                blocks = paths.reshape(n_paths, N_BLOCKS, 7).sum(axis=2)
-            except ValueError:  # numpy's Poisson refuses rates a degenerate fit produces
-                logger.warning("intake paths unusable for one segment; Poisson noise is used")
-        if blocks is None:
-            rng = np.random.default_rng(service_seed)
-            blocks = rng.poisson(np.broadcast_to(mean_blocks[i], (n_paths, N_BLOCKS)))
-        has_mean = mean_blocks[i] > 0
-        out[i][:, has_mean] = blocks[:, has_mean] / mean_blocks[i][has_mean]
-    return out
 
 
 def _epoch(day: date) -> int:

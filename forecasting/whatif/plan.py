@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasting.models.base import Segment
-from forecasting.whatif.baseline import MAX_LEAD_WEEKS, TAIL_DAYS, PlanningBaseline
+from forecasting.whatif.baseline import PlanningBaseline
+from forecasting.whatif.horizon import MAX_LEAD_WEEKS, TAIL_DAYS
 from forecasting.whatif.scenario import (
     Change,
     ChannelShift,
