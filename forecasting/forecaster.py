@@ -52,7 +52,7 @@ class Forecaster:
     def __init__(
         self,
         *,
-        candidates: Sequence[str] = ("queue_projection", "kaplan_meier"),
+        candidates: Sequence[str] = ("queue_projection", "kaplan_meier", "boosted_quantiles"),
         params: Mapping[str, Mapping[str, object]] | None = None,
         country: str = "CA",
     ) -> None:

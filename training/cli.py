@@ -163,7 +163,7 @@ def train(
     step: StepOption = "7d",
     candidates: Annotated[
         str, typer.Option("--candidates", help="Models the forecaster chooses among, per segment.")
-    ] = "queue_projection,kaplan_meier",
+    ] = "queue_projection,kaplan_meier,boosted_quantiles",
 ) -> None:
     """Validate, backtest, fit, log to MLflow, register, and promote if it beats the champion."""
     from forecasting.models import MODELS
