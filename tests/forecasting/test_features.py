@@ -80,6 +80,7 @@ def _capacity(rows: list[tuple[str, tuple[str, str, str], float]]) -> pl.DataFra
             "region": [r[1][2] for r in rows],
             "staff_hours": [r[2] / 2 for r in rows],
             "completions_capacity": [r[2] for r in rows],
+            "staff": [None] * len(rows),  # optional: the what-ifs' staffing, unused by features
         },
         schema=CAPACITY_SCHEMA,
     )
