@@ -47,7 +47,7 @@ class ValidatedCapacity:
 def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
     """Check every capacity row; each is accepted or quarantined with a reason."""
     schema = require_columns(
-        raw, CAPACITY_REQUIRED_COLUMNS, table="capacity", optional=(REGION, *CAPACITY_MEASURES)
+        raw, CAPACITY_REQUIRED_COLUMNS, table="capacity", optional=(REGION, *_NUMBERS)
     )
     if not any(m in schema for m in CAPACITY_MEASURES):
         raise DataContractError(

@@ -73,3 +73,17 @@ def test_staff_is_kept_when_given_and_checked_like_a_measure() -> None:
     result = validate_capacity(raw)
     assert result.report.by_reason == {"negative_staff": 1, "unparseable_staff": 1}
     assert result.capacity.get_column("staff").to_list() == [12.5]
+
+
+def test_a_nested_staff_column_is_refused_by_name() -> None:
+    raw = pl.LazyFrame(
+        {
+            "date": ["2026-01-05"],
+            "service": ["passport"],
+            "channel": ["online"],
+            "completions_capacity": [10.0],
+            "staff": [[1.0, 2.0]],
+        }
+    )
+    with pytest.raises(DataContractError, match="`staff`.*List"):
+        validate_capacity(raw)
