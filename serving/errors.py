@@ -18,9 +18,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from forecasting.whatif.scenario import CHANGE_KINDS
+
 logger = logging.getLogger(__name__)
 
 _MAX_ECHO = 80
+_TAGS = frozenset(CHANGE_KINDS)
 # "`end` must be a date after `start`, got 2026-01-05": a message that names its own field.
 _NAMED = re.compile(r"`(?P<field>[^`]+)` must be (?P<expected>.+), got (?P<got>.+)", re.DOTALL)
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -108,6 +111,8 @@ def _problem(error: Mapping[str, Any]) -> Problem:
     loc = [str(part) for part in error.get("loc", ())]
     location = loc[0] if loc and loc[0] in ("query", "body", "header", "path") else "body"
     parts = loc[1:] if loc and loc[0] == location else loc
+    # A union's tag after a list index is pydantic's, not a field the client wrote.
+    parts = [p for i, p in enumerate(parts) if not (i and parts[i - 1].isdigit() and p in _TAGS)]
     field = ""
     for part in parts:
         field += f"[{part}]" if part.isdigit() else (f".{part}" if field else part)

@@ -264,13 +264,14 @@ def explain(error: ValidationError) -> str:
     return "; ".join(_sentence(e) for e in error.errors(include_url=False))
 
 
-_KINDS = ("staffing", "demand", "channel_shift", "outage")
+# The tags of the `Change` union: pydantic puts them in error locations, planners never write them.
+CHANGE_KINDS = ("staffing", "demand", "channel_shift", "outage")
 
 
 def _sentence(error: Mapping[str, object]) -> str:
     loc = error.get("loc")
     # The union's tag is in pydantic's location but not in the document the planner wrote.
-    parts = [p for p in (loc if isinstance(loc, tuple) else ()) if p not in _KINDS]
+    parts = [p for p in (loc if isinstance(loc, tuple) else ()) if p not in CHANGE_KINDS]
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     if message.startswith("`"):
         # The model's own check already names its field: say where that field sits.
@@ -290,7 +291,7 @@ def _sentence(error: Mapping[str, object]) -> str:
     if kind == "union_tag_invalid":
         return f"`{field}.kind` must be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
     if kind == "union_tag_not_found":
-        return f"`{field}.kind` must be given (one of {', '.join(_KINDS)}), got nothing"
+        return f"`{field}.kind` must be given (one of {', '.join(CHANGE_KINDS)}), got nothing"
     if kind in ("too_long", "too_short"):
         bound = "at most" if kind == "too_long" else "at least"
         limit = ctx.get("max_length", ctx.get("min_length"))
