@@ -331,7 +331,9 @@ def _project(segment: _Segment, submitted: _I, today: int) -> tuple[_F, _F]:
     reach = reach_offsets(positions, segment.capacity)
     # A file cannot be reached before it arrives: an empty queue takes it the same day.
     reach = np.maximum(reach, np.maximum(ahead, 0))
-    projected = np.minimum(reach - ahead, 5 * 365.0)
+    # Five years at most still to go; capping the total instead would put a file that has
+    # waited longer than that behind its own past (negative time to go).
+    projected = np.minimum(reach - ahead, np.maximum(-ahead, 0) + 5 * 365.0)
     waited = np.where(ahead <= 0, -ahead, -1).astype(np.float64)
     return projected, waited
 

@@ -75,3 +75,15 @@ def _runaway_state() -> _State:
     return _State(
         day=0, open_sorted=np.array([], dtype=np.int64), throughput=5.0, intake=2.0, scale=7.0
     )
+
+
+def test_a_file_waiting_for_years_is_still_projected_ahead_of_its_wait(known) -> None:
+    """The five-year cap is on the time still to go, not on the total."""
+    data, as_of = known
+    model = QueueProjection(calibration_origins=2).fit(data, as_of=as_of)
+    segment = model.segments_state_[SEGMENT]
+    today = (as_of - as_of.replace(year=1970, month=1, day=1)).days
+    waited = np.array([10, 6 * 365, 9 * 365])
+    projected, elapsed = _project(segment, today - waited, today)
+    np.testing.assert_array_equal(elapsed, waited)
+    assert np.all(projected > waited) and np.all(projected - waited <= 5 * 365)
