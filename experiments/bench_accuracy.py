@@ -39,6 +39,7 @@ from forecasting.backtest import (
     weekly_origins,
 )
 from forecasting.contract import validate_applications
+from forecasting.forecaster import CHOICE_MARGIN
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.real_logs import REAL_LOGS
 from forecasting.schema import AS_OF, COMPLETED_ON, SUBMITTED_ON
@@ -146,6 +147,29 @@ def warm_up(data: DataSet, horizon: dict[date, int]) -> list[date]:
     return out
 
 
+def cached_predictions(
+    cache: Path | None,
+    source: str,
+    data: DataSet,
+    models: dict[str, Callable[[], ProcessingTimeModel]],
+    origins: list[date],
+) -> pl.DataFrame:
+    """`backtest_predictions`, read from `cache` when an earlier run saved the same origins and
+    models there (the code that made them is not checked: the help says so)."""
+    path = None if cache is None else cache / f"{source.replace(' ', '_')}.parquet"
+    if path is not None and path.exists():
+        saved = pl.read_parquet(path)
+        if set(saved.get_column(AS_OF).unique()) == set(origins) and set(
+            saved.get_column(MODEL).unique()
+        ) == set(models):
+            return saved
+    predictions = backtest_predictions(data.applications, models, origins)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        predictions.write_parquet(path)
+    return predictions
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.3, help="simulator scale")
@@ -155,6 +179,19 @@ def main() -> None:
         "--candidates",
         default=",".join(DEFAULT_CANDIDATES),
         help="models delai chooses among (default: those `delai train` uses)",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=CHOICE_MARGIN,
+        help="the Forecaster's choice margin (default: its own)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep each data set's per-file predictions here and reuse them on the next run "
+        "(empty it after changing a model or the scale)",
     )
     args = parser.parse_args()
     root = Path(
@@ -192,8 +229,8 @@ def main() -> None:
         scored = {day for data in group for day in data.origins}
         extra = {day for data in group for day in warm_up(data, horizon)} - scored
         origins = sorted(scored | extra)
-        predictions = backtest_predictions(
-            group[0].applications, factories(group[0].country, names), origins
+        predictions = cached_predictions(
+            args.cache, source, group[0], factories(group[0].country, names), origins
         )
         seconds = time.perf_counter() - started
         print(
@@ -212,6 +249,7 @@ def main() -> None:
                         horizon,
                         candidates,
                         window_days=CHOICE_WINDOW_DAYS,
+                        margin=args.margin,
                     ),
                 ],
                 how="vertical_relaxed",
@@ -237,7 +275,10 @@ def main() -> None:
                 "width_p50_p90",
             )
         )
-    print(f"targets, checked on {SERVED} (choosing among {', '.join(candidates)}):")
+    print(
+        f"targets, checked on {SERVED} (choosing among {', '.join(candidates)}, "
+        f"margin {args.margin}):"
+    )
     for line in checks:
         print(line)
 

@@ -38,6 +38,7 @@ def nested_choice_rows(
     candidates: Sequence[str],
     *,
     window_days: int = 84,
+    margin: float = 0.0,
 ) -> pl.DataFrame:
     """What users would have got: at each scored origin T, each segment and request kind answered
     by the model a training on T would have chosen, relabelled as model `delai` (aggregated like
@@ -47,7 +48,8 @@ def nested_choice_rows(
     horizon `horizons[T]` before T (the latest within `window_days` of the latest such origin),
     scored on the files whose outcome was in by T. With no such origin the first candidate
     answers, as a Forecaster fitted without a backtest would. `predictions` is the per-file
-    frame of `backtest.backtest_predictions` for the candidates, at those origins and at T.
+    frame of `backtest.backtest_predictions` for the candidates, at those origins and at T;
+    `margin` is the Forecaster's `choice_margin`.
     """
     parts = []
     origins = sorted(set(predictions.get_column(AS_OF).to_list()))
@@ -63,7 +65,9 @@ def nested_choice_rows(
             .then(pl.col(ACTUAL_DAYS))
             .otherwise(None)
         )
-        choice, default = choose_models(aggregate(seen) if window else None, candidates)
+        choice, default = choose_models(
+            aggregate(seen) if window else None, candidates, margin=margin
+        )
         routed = route_rows(predictions.filter(pl.col(AS_OF) == as_of), choice, default)
         parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
     return aggregate(pl.concat(parts)) if parts else pl.DataFrame()

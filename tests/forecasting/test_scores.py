@@ -149,3 +149,26 @@ def test_the_choice_is_made_per_segment_and_request_kind() -> None:
     }
     # Over both kinds: 2.5 a file against 3.0.
     assert default == "queue_projection"
+
+
+@pytest.mark.parametrize(("own_loss", "chosen"), [(2.7, "kaplan_meier"), (2.0, "queue_projection")])
+def test_a_segment_leaves_its_kind_s_pooled_best_only_by_a_margin(own_loss, chosen) -> None:
+    """Kaplan-Meier is the pooled best on waiting files; on QC the queue does better, by 10 %
+    (kept: within the 20 % margin) or by 33 % (taken)."""
+    rows = [
+        {**_row(model, region, 10, loss), "kind": "open"}
+        for model, region, loss in [
+            ("kaplan_meier", "ON", 1.0),
+            ("queue_projection", "ON", 5.0),
+            ("kaplan_meier", "QC", 3.0),
+            ("queue_projection", "QC", own_loss),
+        ]
+    ]
+    frame = pl.DataFrame(rows)
+    candidates = ["queue_projection", "kaplan_meier"]
+    choice, _ = choose_models(frame, candidates, margin=0.2)
+    assert choice[("passport_adult", "online", "QC", "open")] == chosen
+    assert choice[("passport_adult", "online", "ON", "open")] == "kaplan_meier"
+    # Without a margin the segment's own best answers.
+    unguarded, _ = choose_models(frame, candidates)
+    assert unguarded[("passport_adult", "online", "QC", "open")] == "queue_projection"
