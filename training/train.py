@@ -36,7 +36,7 @@ from training.runs import (
 )
 
 # BoostedQuantiles joined once a million applications still trained within 5 minutes with it
-# (measured: 172 s wall on 2 cores, README "How accurate is it?").
+# (measured: 173 s wall on 2 cores, README "How accurate is it?").
 DEFAULT_CANDIDATES = ("queue_projection", "kaplan_meier", "boosted_quantiles")
 
 
