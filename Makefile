@@ -12,7 +12,7 @@ DATA ?= data
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup run test test-all lint audit format bench bench-simulate bench-accuracy bench-serve bench-whatif clean
+.PHONY: help setup run test test-all lint audit format bench bench-simulate bench-accuracy bench-serve bench-predict bench-whatif clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -70,7 +70,7 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-simulate bench-accuracy bench-whatif ## every benchmark (prints measured figures and ratios to targets)
+bench: bench-simulate bench-accuracy bench-whatif bench-serve bench-predict ## every benchmark (prints measured figures and ratios to targets)
 
 bench-simulate: setup ## simulate ~1 million applications and time it against the 30 s target
 	$(BIN)/python -m experiments.bench_simulate
@@ -83,6 +83,9 @@ bench-whatif: setup ## what-ifs against the simulator's truth in 4 worlds, and t
 
 bench-serve: setup ## wrk on loopback: /v1/estimate vs a bare route and vs mlflow models serve
 	$(BIN)/python -m experiments.bench_serve
+
+bench-predict: setup ## delai predict on 100,000 requests: the whole command and its stages vs 5 s
+	$(BIN)/python -m experiments.bench_predict
 
 clean: ## remove the virtualenv, caches and demo outputs
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(DATA) mlflow.db mlartifacts \
