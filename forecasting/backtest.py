@@ -1,8 +1,12 @@
 """Rolling-origin backtests: fit on what was known at each as-of day, score on what then happened.
 
 Two request sets per origin T: "new" files submitted in the days after T, and "open" files
-submitted by T and still open at T. Files whose outcome the data does not yet hold are not
-scored but counted (`n_censored`), so a reader can see how much was left out.
+submitted by T and still open at T. A file whose outcome the data does not yet hold is counted
+(`n_censored`) and kept for what is known of it: it took longer than it has been open
+(`open_days`, up to the data's last day). Its error is unknown, so MAE and pinball loss leave it
+out; but once it is open past a promised date, that date was missed, and coverage counts it so.
+Leaving such files out would flatter every model whose dates pass while files are still
+waiting: on the real logs, most files open at an origin were never completed in the data.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ from forecasting.schema import (
 KIND = "kind"
 MODEL = "model"
 ACTUAL_DAYS = "actual_days"
+# For a file not completed by the data's last day: the days it had been open by then.
+OPEN_DAYS = "open_days"
+# Per quantile, the files coverage could judge: completed, or still open past the promised day.
+JUDGED = {
+    c: f"judged_{c.removeprefix('coverage_')}"
+    for c in ("coverage_p50", "coverage_p80", "coverage_p90")
+}
 METRICS = (
     "mae_p50",
     "pinball",
@@ -44,8 +55,12 @@ logger = logging.getLogger(__name__)
 ModelFactory = Callable[[], ProcessingTimeModel]
 
 
-def request_sets(applications: pl.DataFrame, as_of: date, *, new_days: int = 7) -> pl.DataFrame:
-    """The open and new regular files at `as_of`, with their true days (null if not yet known)."""
+def request_sets(
+    applications: pl.DataFrame, as_of: date, *, new_days: int = 7, data_end: date | None = None
+) -> pl.DataFrame:
+    """The open and new regular files at `as_of`, with their true days (null if not yet known)
+    and, for those, the days they had been open by `data_end` (default: the data's last day)."""
+    end = data_end or last_day(applications)
     regular = applications.filter(pl.col(PRIORITY) == DEFAULT_PRIORITY)
     is_new = pl.col(SUBMITTED_ON).is_between(
         as_of + timedelta(days=1), as_of + timedelta(days=new_days)
@@ -55,23 +70,49 @@ def request_sets(applications: pl.DataFrame, as_of: date, *, new_days: int = 7) 
         SUBMITTED_ON,
         pl.when(is_new).then(pl.lit("new")).otherwise(pl.lit("open")).alias(KIND),
         (pl.col(COMPLETED_ON) - pl.col(SUBMITTED_ON)).dt.total_days().alias(ACTUAL_DAYS),
+        pl.when(pl.col(COMPLETED_ON).is_null())
+        .then((pl.lit(end) - pl.col(SUBMITTED_ON)).dt.total_days())
+        .alias(OPEN_DAYS),
     )
 
 
+def last_day(applications: pl.DataFrame) -> date:
+    """The latest submission or completion day in the data: where what is known ends."""
+    days = applications.select(
+        pl.max_horizontal(pl.col(SUBMITTED_ON).max(), pl.col(COMPLETED_ON).max())
+    ).item()
+    if days is None:
+        raise DelaiError("the backtest needs at least one application, got none")
+    return days
+
+
 def score_rows(scored: pl.DataFrame) -> pl.DataFrame:
-    """Per-row losses for frames holding ACTUAL_DAYS and the quantile-day columns."""
+    """Per-row losses for frames holding ACTUAL_DAYS and the quantile-day columns.
+
+    Rows without ACTUAL_DAYS get null losses; their coverage is 0 where OPEN_DAYS (when the
+    frame has it) shows the file still open past the date, null where that is not known.
+    """
     actual = pl.col(ACTUAL_DAYS)
     pinball = [
         pl.max_horizontal(q * (actual - pl.col(c)), (q - 1) * (actual - pl.col(c)))
         for q, c in zip(QUANTILES, QUANTILE_DAYS, strict=True)
     ]
-    p50, p80, p90 = (pl.col(c) for c in QUANTILE_DAYS)
+    p50, p90 = pl.col(QUANTILE_DAYS[0]), pl.col(QUANTILE_DAYS[-1])
+    open_days = pl.col(OPEN_DAYS) if OPEN_DAYS in scored.columns else pl.lit(None)
+    coverage = [
+        pl.when(actual.is_not_null())
+        .then((actual <= pl.col(days)).cast(pl.Float64))
+        .when(open_days > pl.col(days))
+        .then(pl.lit(0.0))
+        .alias(column)
+        for days, column in zip(QUANTILE_DAYS, JUDGED, strict=True)
+    ]
     return scored.with_columns(
         (actual - p50).abs().alias("mae_p50"),
-        (pl.sum_horizontal(pinball) / len(QUANTILES)).alias("pinball"),
-        (actual <= p50).cast(pl.Float64).alias("coverage_p50"),
-        (actual <= p80).cast(pl.Float64).alias("coverage_p80"),
-        (actual <= p90).cast(pl.Float64).alias("coverage_p90"),
+        pl.when(actual.is_not_null())
+        .then(pl.sum_horizontal(pinball) / len(QUANTILES))
+        .alias("pinball"),
+        *coverage,
         (p90 - p50).alias("width_p50_p90"),
     )
 
@@ -105,10 +146,11 @@ def backtest_predictions(
     refused) and the true days (null while unknown), for callers that rescore them."""
     parts: list[pl.DataFrame] = []
     total = len(origins) * len(models)
+    data_end = last_day(applications) if origins else None
     for i, as_of in enumerate(origins):
         known = as_known_at(applications.lazy(), as_of).collect()
         known_capacity = _capacity_known_at(capacity, as_of)
-        requests = request_sets(applications, as_of, new_days=new_days)
+        requests = request_sets(applications, as_of, new_days=new_days, data_end=data_end)
         for j, (name, factory) in enumerate(models.items()):
             try:
                 model = factory().fit(known, as_of=as_of, capacity=known_capacity)
@@ -140,21 +182,34 @@ def aggregate(predictions: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame()
     keys = [AS_OF, MODEL, *SEGMENT, KIND]
     censored = predictions.filter(pl.col(ACTUAL_DAYS).is_null()).group_by(keys).len("n_censored")
-    scored = score_rows(
-        predictions.filter(
-            pl.col(ACTUAL_DAYS).is_not_null() & pl.col(QUANTILE_DAYS[0]).is_not_null()
-        )
+    scored = score_rows(predictions.filter(pl.col(QUANTILE_DAYS[0]).is_not_null()))
+    metrics = scored.group_by(keys).agg(
+        pl.col(ACTUAL_DAYS).is_not_null().sum().alias("n"),
+        *(pl.col(c).is_not_null().sum().alias(n) for c, n in JUDGED.items()),
+        *(pl.col(m).mean() for m in METRICS),
     )
-    metrics = scored.group_by(keys).agg(pl.len().alias("n"), *(pl.col(m).mean() for m in METRICS))
+    counts = ["n", "n_censored", *JUDGED.values()]
     return (
         metrics.join(censored, on=keys, how="full", coalesce=True)
-        .with_columns(
-            pl.col("n").fill_null(0).cast(pl.UInt32),
-            pl.col("n_censored").fill_null(0).cast(pl.UInt32),
-        )
-        .select(*keys, "n", "n_censored", *METRICS)
+        .with_columns(pl.col(c).fill_null(0).cast(pl.UInt32) for c in counts)
+        .select(*keys, *counts, *METRICS)
         .sort(AS_OF, MODEL, *SEGMENT, KIND)
     )
+
+
+def with_judged(results: pl.DataFrame) -> pl.DataFrame:
+    """`results` with the judged counts `weighted` needs; frames scored before coverage counted
+    overdue open files judged only the completed ones (`n`)."""
+    missing = [n for n in JUDGED.values() if n not in results.columns]
+    return results.with_columns(pl.col("n").alias(n) for n in missing) if missing else results
+
+
+def weighted(metric: str) -> pl.Expr:
+    """`metric` averaged over `aggregate` rows, weighted by the files it was measured on: the
+    judged files for a coverage, the completed ones for the rest."""
+    weight = pl.col(JUDGED.get(metric, "n"))
+    value = pl.col(metric)
+    return ((value * weight).sum() / weight.filter(value.is_not_null()).sum()).alias(metric)
 
 
 def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
@@ -162,12 +217,12 @@ def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFra
 
 
 def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.DataFrame:
-    """Metrics weighted by the number of scored files, and MAE relative to the baseline."""
-    weighted = [((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m) for m in METRICS]
+    """Metrics weighted by the files each was measured on, and MAE relative to the baseline."""
     table = (
-        results.filter(pl.col("n") > 0)
+        with_judged(results)
+        .filter((pl.col("n") > 0) | (pl.col(JUDGED["coverage_p80"]) > 0))
         .group_by(list(by))
-        .agg(pl.col("n").sum(), pl.col("n_censored").sum(), *weighted)
+        .agg(pl.col("n").sum(), pl.col("n_censored").sum(), *(weighted(m) for m in METRICS))
     )
     others = [c for c in by if c != MODEL]
     if BASELINE in table.get_column(MODEL).to_list():

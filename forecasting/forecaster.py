@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from forecasting.backtest import BASELINE, KIND, MODEL
+from forecasting.backtest import BASELINE, JUDGED, KIND, MODEL, weighted, with_judged
 from forecasting.calendar import business_calendar
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
@@ -237,14 +237,11 @@ def _accuracy(
     """Per segment, the measured accuracy of the models chosen for it and of the baseline."""
     if backtest is None or backtest.is_empty():
         return {}
-    scored = backtest.filter(pl.col("n") > 0)
-    weighted = [
-        ((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m)
-        for m in ("coverage_p80", "mae_p50")
-    ]
-    chosen = route_rows(scored, choice, default).group_by(SEGMENT).agg(pl.col("n").sum(), *weighted)
+    scored = with_judged(backtest).filter((pl.col("n") > 0) | (pl.col(JUDGED["coverage_p80"]) > 0))
+    measured = [weighted("coverage_p80"), weighted("mae_p50")]
+    chosen = route_rows(scored, choice, default).group_by(SEGMENT).agg(pl.col("n").sum(), *measured)
     base = (
-        scored.filter(pl.col(MODEL) == BASELINE).group_by(SEGMENT).agg(weighted[1].alias("_base"))
+        scored.filter(pl.col(MODEL) == BASELINE).group_by(SEGMENT).agg(measured[1].alias("_base"))
     )
     rows = chosen.join(base, on=list(SEGMENT), how="left")
     return {

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, aggregate
+from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, OPEN_DAYS, aggregate
 from forecasting.forecaster import Forecaster, choose_models, route_rows
 from forecasting.schema import AS_OF, SUBMITTED_ON
 
@@ -57,13 +57,16 @@ def nested_choice_rows(
         last = as_of - timedelta(days=horizons[as_of])
         earlier = [o for o in origins if o <= last]
         window = [o for o in earlier if o > earlier[-1] - timedelta(days=window_days)]
+        known = pl.col(SUBMITTED_ON) + pl.duration(days=pl.col(ACTUAL_DAYS)) <= as_of
         seen = predictions.filter(
             pl.col(AS_OF).is_in(window) & pl.col(MODEL).is_in(list(candidates))
         ).with_columns(
-            # Outcomes after T were not known at T.
-            pl.when(pl.col(SUBMITTED_ON) + pl.duration(days=pl.col(ACTUAL_DAYS)) <= as_of)
-            .then(pl.col(ACTUAL_DAYS))
-            .otherwise(None)
+            # Outcomes after T were not known at T: such a file had been open since submission.
+            pl.when(known).then(pl.col(ACTUAL_DAYS)).otherwise(None),
+            pl.when(known)
+            .then(None)
+            .otherwise((pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days())
+            .alias(OPEN_DAYS),
         )
         choice, default = choose_models(
             aggregate(seen) if window else None, candidates, margin=margin

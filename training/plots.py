@@ -14,7 +14,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from forecasting.backtest import MODEL
+from forecasting.backtest import MODEL, weighted, with_judged
 from forecasting.schema import (
     AS_OF,
     BACKLOG,
@@ -106,12 +106,8 @@ def backtest_figures(results: pl.DataFrame) -> dict[str, Figure]:
 
 
 def _weighted(results: pl.DataFrame, keys: Sequence[str], metrics: Sequence[str]) -> pl.DataFrame:
-    scored = results.filter(pl.col("n") > 0)
-    return (
-        scored.group_by(list(keys))
-        .agg(*(((pl.col(m) * pl.col("n")).sum() / pl.col("n").sum()).alias(m) for m in metrics))
-        .sort(list(keys))
-    )
+    grouped = with_judged(results).group_by(list(keys))
+    return grouped.agg(*(weighted(m) for m in metrics)).sort(list(keys))
 
 
 def _models(frame: pl.DataFrame) -> list[str]:

@@ -1,0 +1,91 @@
+"""How backtest rows are scored when some files were still open when the data ends."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from forecasting.backtest import (
+    ACTUAL_DAYS,
+    JUDGED,
+    KIND,
+    MODEL,
+    OPEN_DAYS,
+    aggregate,
+    request_sets,
+    summarise,
+)
+from forecasting.schema import AS_OF, CHANNEL, QUANTILE_DAYS, REGION, SERVICE, SUBMITTED_ON
+
+AS_OF_DAY = date(2025, 3, 1)
+
+
+def rows(actual: list[int | None], open_days: list[int | None], p80: float) -> pl.DataFrame:
+    """Open files of one segment, all answered P50 = 10, P80 = p80, P90 = p80 + 10 days."""
+    n = len(actual)
+    return pl.DataFrame(
+        {
+            AS_OF: [AS_OF_DAY] * n,
+            MODEL: ["m"] * n,
+            SERVICE: ["s"] * n,
+            CHANNEL: ["c"] * n,
+            REGION: ["r"] * n,
+            SUBMITTED_ON: [date(2025, 2, 1)] * n,
+            KIND: ["open"] * n,
+            ACTUAL_DAYS: pl.Series(actual, dtype=pl.Int64),
+            OPEN_DAYS: pl.Series(open_days, dtype=pl.Int64),
+            QUANTILE_DAYS[0]: [10.0] * n,
+            QUANTILE_DAYS[1]: [p80] * n,
+            QUANTILE_DAYS[2]: [p80 + 10.0] * n,
+        }
+    )
+
+
+def test_a_file_still_open_past_its_date_is_a_miss_and_adds_no_error() -> None:
+    # Two completed files (one within P80 = 30 days), one still open after 100 days.
+    scored = aggregate(rows([20, 40, None], [None, None, 100], p80=30.0)).row(0, named=True)
+    assert scored["n"] == 2
+    assert scored["n_censored"] == 1
+    assert scored[JUDGED["coverage_p80"]] == 3
+    assert scored["coverage_p80"] == pytest.approx(1 / 3)
+    # Errors are measured on completed files only: |20 - 10| and |40 - 10|.
+    assert scored["mae_p50"] == pytest.approx(20.0)
+
+
+def test_a_file_open_but_not_yet_past_its_date_is_not_judged() -> None:
+    # Open for 25 days when the data ends, promised by day 30: it may still make it.
+    scored = aggregate(rows([20, 40, None], [None, None, 25], p80=30.0)).row(0, named=True)
+    assert scored[JUDGED["coverage_p80"]] == 2
+    assert scored["coverage_p80"] == pytest.approx(0.5)
+    # ... but it is past its P50 (10 days): a miss there.
+    assert scored[JUDGED["coverage_p50"]] == 3
+
+
+def test_summaries_weigh_coverage_by_the_files_it_judged() -> None:
+    judged_three = rows([20, 40, None], [None, None, 100], p80=30.0)
+    only_completed = rows([20], [None], p80=30.0).with_columns(
+        pl.lit(date(2025, 3, 8)).alias(AS_OF)
+    )
+    table = summarise(aggregate(pl.concat([judged_three, only_completed])))
+    # Four judged files, two of them within P80; MAE over the three completed: (10+30+10)/3.
+    assert table.item(0, "coverage_p80") == pytest.approx(2 / 4)
+    assert table.item(0, "mae_p50") == pytest.approx(50 / 3)
+
+
+def test_request_sets_say_how_long_unfinished_files_had_been_open() -> None:
+    applications = pl.DataFrame(
+        {
+            SERVICE: ["s"] * 3,
+            CHANNEL: ["c"] * 3,
+            REGION: ["r"] * 3,
+            "priority": ["regular"] * 3,
+            SUBMITTED_ON: [date(2025, 1, 1), date(2025, 1, 10), date(2025, 2, 1)],
+            "completed_on": [date(2025, 3, 10), None, date(2025, 4, 1)],
+        }
+    )
+    sets = request_sets(applications, date(2025, 2, 15)).sort(SUBMITTED_ON)
+    assert sets.get_column(ACTUAL_DAYS).to_list() == [68, None, 59]
+    # The data ends on its last day, 2025-04-01: the unfinished file had been open 81 days.
+    assert sets.get_column(OPEN_DAYS).to_list() == [None, 81, None]
