@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
@@ -166,6 +166,10 @@ _PLANNER: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "The model being served has no planning baseline."},
     413: {"model": ErrorOut, "description": "The body is over the scenario size limit."},
 }
+_DETAIL = (
+    "`segments` (default): every segment's weekly rows and the totals; `total`: the totals "
+    "only (rows with service `all`), for dashboards that chart the whole service."
+)
 scenarios = APIRouter(
     prefix="/v1/scenarios",
     tags=["what-ifs"],
@@ -178,18 +182,20 @@ scenarios = APIRouter(
 def post_scenario(
     planning: whatif.CurrentPlanning,
     scenario: Annotated[Scenario, Body(openapi_examples=SCENARIO_EXAMPLES)],
+    detail: Annotated[whatif.Detail, Query(description=_DETAIL)] = "segments",
 ) -> Response:
     """A capacity what-if: weekly arrivals, completions, backlog, P50/P80 processing time and
     share within the standard, per segment and in total, baseline and scenario side by side,
     with 10th-90th percentile bands and the week each backlog recovers. Planner token needed."""
-    return whatif.run(planning, scenario)
+    return whatif.run(planning, scenario, detail)
 
 
 @scenarios.post("/goal-seek", response_model=GoalSeekOut)
 def post_goal_seek(
     planning: whatif.CurrentPlanning,
     request: Annotated[GoalSeekRequest, Body(openapi_examples=GOAL_SEEK_EXAMPLES)],
+    detail: Annotated[whatif.Detail, Query(description=_DETAIL)] = "segments",
 ) -> Response:
     """The smallest staffing change from `from_date` that meets the scenario's standard from
     `target_date` to the end of the horizon, or a clear "not reachable within N staff"."""
-    return whatif.seek(planning, request)
+    return whatif.seek(planning, request, detail)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from forecasting.errors import DataContractError, DelaiError
+from forecasting.schema import SERVICE, TOTAL
 from forecasting.whatif import (
     GoalSeekRequest,
     PlanningBaseline,
@@ -87,24 +88,44 @@ PlannerAccess = Depends(planner_access)
 CurrentPlanning = Annotated[Planning, Depends(current_planning)]
 
 
-def run(planning: Planning, scenario: Scenario) -> Response:
+# How much of a result to send: every segment and the totals, or the totals only (a 52-week
+# scenario over 60 segments is about 1.5 MB in full, a few kB as totals).
+Detail = Literal["segments", "total"]
+
+
+def run(planning: Planning, scenario: Scenario, detail: Detail = "segments") -> Response:
     """POST /v1/scenarios: the weekly series of the baseline and the scenario, side by side."""
     result = refused_as_422(lambda: run_scenario(planning.baseline, scenario))
-    return _answer(result_dict(result, planning))
+    return _answer(result_dict(result, planning, detail))
 
 
-def seek(planning: Planning, request: GoalSeekRequest) -> Response:
+def seek(planning: Planning, request: GoalSeekRequest, detail: Detail = "segments") -> Response:
     """POST /v1/scenarios/goal-seek: the smallest staffing change that meets the standard."""
     found = refused_as_422(lambda: goal_seek(planning.baseline, request))
     body = {**finite(found.to_dict()), **_stamp(planning)}
     if body.get("result") is not None:
-        body["result"] = {**body["result"], **_stamp(planning)}
+        body["result"] = {**_only(body["result"], detail), **_stamp(planning)}
     return _answer(body)
 
 
-def result_dict(result: ScenarioResult, planning: Planning) -> dict[str, Any]:
+def result_dict(
+    result: ScenarioResult, planning: Planning, detail: Detail = "segments"
+) -> dict[str, Any]:
     """The engine's JSON-ready result, stamped with the model's as-of date and version."""
-    return {**finite(result.to_dict()), **_stamp(planning)}
+    return {**_only(finite(result.to_dict()), detail), **_stamp(planning)}
+
+
+def _only(result: dict[str, Any], detail: Detail) -> dict[str, Any]:
+    """`result` with its weekly and recovery rows cut to the totals when `detail` says so."""
+    if detail == "segments":
+        return result
+    return {
+        **result,
+        **{
+            part: [row for row in result[part] if row[SERVICE] == TOTAL]
+            for part in ("weekly", "recovery")
+        },
+    }
 
 
 def refused_as_422(work: Callable[[], T]) -> T:

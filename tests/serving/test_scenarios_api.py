@@ -309,3 +309,35 @@ def test_the_model_s_own_baseline_is_served_after_a_load(
         response = client.post(SCENARIOS, json=scenario(planning, horizon_weeks=2), headers=AUTH)
     assert response.status_code == 200, response.text
     assert response.json()["model_version"] == "1"
+
+
+def test_detail_total_sends_the_totals_only(
+    planner: TestClient, planning: PlanningBaseline
+) -> None:
+    full = planner.post(SCENARIOS, json=scenario(planning), headers=AUTH)
+    total = planner.post(f"{SCENARIOS}?detail=total", json=scenario(planning), headers=AUTH)
+    assert total.status_code == 200, total.text
+    ScenarioOut.model_validate(total.json())
+    for part in ("weekly", "recovery"):
+        expected = [r for r in full.json()[part] if r["service"] == "all"]
+        assert expected and total.json()[part] == expected
+    assert len(total.content) < len(full.content) / 2
+
+
+def test_goal_seek_detail_total_cuts_its_result_to_the_totals(
+    planner: TestClient, planning: PlanningBaseline
+) -> None:
+    response = planner.post(f"{GOAL_SEEK}?detail=total", json=goal(planning), headers=AUTH)
+    assert response.status_code == 200, response.text
+    rows = response.json()["result"]["weekly"]
+    assert rows and {r["service"] for r in rows} == {"all"}
+
+
+def test_an_unknown_detail_names_the_parameter_and_the_choices(
+    planner: TestClient, planning: PlanningBaseline
+) -> None:
+    (problem,) = problems(
+        planner.post(f"{SCENARIOS}?detail=everything", json=scenario(planning), headers=AUTH)
+    )
+    assert problem.field == "detail" and problem.got == "'everything'"
+    assert "segments" in problem.expected and "total" in problem.expected
