@@ -242,11 +242,7 @@ class QueueProjection(ProcessingTimeModel):
         intake = np.full(self.horizon_days, state.intake)
         if forecast is not None:
             days = min(forecast.size, self.horizon_days)
-            ahead = forecast[:days]
-            # A degenerate fit on a sparse segment can overflow or run away; the recent mean
-            # is then the better guess of who will queue ahead of a future file.
-            if np.all(np.isfinite(ahead)) and ahead.mean() <= 10 * max(state.intake, 1.0):
-                intake[:days] = ahead
+            intake[:days] = forecast[:days]
         return _segment(state, state.throughput * business, intake)
 
     def _forecast_intake(self, applications: pl.DataFrame, as_of: date) -> dict[Segment, _F]:
