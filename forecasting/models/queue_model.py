@@ -19,9 +19,9 @@ import polars as pl
 from forecasting.calendar import business_calendar
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
-from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions, reach_offsets
 from forecasting.schema import COMPLETED_ON, DATE, QUANTILES, SEGMENT, SUBMITTED_ON
+from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kaplan_meier
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
