@@ -13,8 +13,6 @@ import polars as pl
 
 from forecasting.asof import as_known_at
 from forecasting.calendar import business_calendar
-from forecasting.models.file_features import counted_kaplan_meier
-from forecasting.models.survival import conditional_quantiles
 from forecasting.schema import (
     AGE_THRESHOLDS,
     ARRIVALS,
@@ -44,6 +42,7 @@ from forecasting.schema import (
     SUBMITTED_ON,
     THROUGHPUT_TREND,
 )
+from forecasting.survival_curve import conditional_quantiles, counted_kaplan_meier
 
 SURVIVAL_WINDOW_DAYS = 365
 CALENDAR_DAYS = 28

@@ -8,7 +8,7 @@ the mean rate. A learned day-of-week profile with a holiday factor spreads each 
 region's calendar. Against damped-trend ETS on the same weekly totals (experiments/bench_intake.py,
 60 simulated segments x 13 origins) 4-week MAPE was 8.5% against 9.0% in a steady year and 11.3%
 against 13.2% after a surge, at two thirds of the CPU time. The maths is in
-`forecasting.intake_model` and `forecasting.day_profile`.
+`forecasting.intake_model`, `forecasting.intake_season` and `forecasting.day_profile`.
 """
 
 from __future__ import annotations

@@ -1,31 +1,34 @@
-"""The maths behind `forecasting.intake`: day profiles, the weekly rate model, its predictive.
+"""The maths behind `forecasting.intake`: the weekly rate model and its predictive.
 
 A segment's daily count is Poisson (gamma-mixed when days are overdispersed) around
 rate_week x exposure_day: the exposure spreads a normal week over its days and holidays. The log
 weekly rate is a mean level, plus the season both past years agree on, plus a smoothed level that
-follows surges and growth and decays back. Everything is numpy over one segment's arrays.
+follows surges and growth and decays back. Everything is numpy over one segment's arrays. How a
+week spreads over its days is in `forecasting.day_profile`, the season in `intake_season`.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import signal, stats
-from statsmodels.genmod.families import Poisson
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from forecasting.day_profile import DayProfile
+from forecasting.intake_season import (
+    YEAR_DAYS,
+    YEAR_WEEKS,
+    agreed_season,
+    season_by_year,
+    season_terms,
+    shows_season,
+)
 
 _F = npt.NDArray[np.float64]
 _Days = npt.NDArray[np.int64]
 
 SEASON_WEEKS = 104  # two whole years: a season is what both show
-_YEAR_DAYS = 365.2425
-_YEAR_WEEKS = 52
 _ALPHAS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.8])
 # A segment too young for the model: how fast its level is assumed to move, and the least
 # week-to-week log variance it is given (simulated segments' median is 0.03; with this floor,
@@ -38,8 +41,6 @@ _SHIFT_Z = 4.0
 # ... and unlike the same weeks a year earlier by more than _SEASON_Z (that comparison is
 # noisier, and only has to rule out a repeat).
 _SEASON_Z = 2.0
-# The two years' seasons differ when further apart than _AGREE_Z standard errors.
-_AGREE_Z = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,14 +89,14 @@ def fit_weekly_rate(
     week_ends = last_day - 7 * np.arange(n_weeks)[::-1]
     season, season_cov, year_end = None, None, False
     shape, drift_var, centre = np.zeros(n_weeks), 0.0, 0.0
-    if n_weeks >= SEASON_WEEKS and harmonics > 0:
-        season, season_cov, year_end = _season_by_year(
+    if n_weeks >= SEASON_WEEKS and shows_season(totals, week_ends, last_day, harmonics):
+        season, season_cov, year_end = season_by_year(
             totals, week_exposure, week_ends, last_day, harmonics
         )
-        terms = _season_terms(week_ends, last_day, harmonics, year_end=year_end)
-        shape = _agreed(season, season_cov, terms)
+        terms = season_terms(week_ends, last_day, harmonics, year_end=year_end)
+        shape = agreed_season(season, season_cov, terms)
         drift_var = _drift_var(totals, week_exposure)
-        centre = float(np.mean(week_ends - last_day)) / _YEAR_DAYS
+        centre = float(np.mean(week_ends - last_day)) / YEAR_DAYS
     mean, mean_var = _mean_log_rate(totals, week_exposure * np.exp(shape))
     fitted = week_exposure * np.exp(mean + shape)
     residuals = _log_ratio(totals, fitted)
@@ -207,7 +208,7 @@ def sample_paths(
             rate.season.ravel(), rate.season_cov, size=n_paths, method="eigh"
         )
         shaped = draws.reshape(n_paths, *rate.season.shape)
-        season = _agreed(shaped, rate.season_cov, _future_terms(rate, n_weeks))
+        season = agreed_season(shaped, rate.season_cov, _future_terms(rate, n_weeks))
     sd = np.sqrt(rate.innovation_var)
     level = rate.level + rng.normal(0.0, np.sqrt(rate.level_var), n_paths)
     levels = np.empty((n_paths, n_weeks))
@@ -230,71 +231,11 @@ def weekly(values: _F, n_weeks: int) -> _F:
     return values[values.size - 7 * n_weeks :].reshape(n_weeks, 7).sum(axis=1)
 
 
-def _season_by_year(
-    totals: _F, exposure: _F, week_ends: _Days, last_day: int, harmonics: int
-) -> tuple[_F, _F, bool]:
-    """Season coefficients fitted separately on the last year and on the weeks before it.
-
-    One Poisson GLM, with an intercept per year so that growth between them is not mistaken
-    for season. Returns the (2, terms) coefficients, their covariance and whether a year-end
-    term is among them.
-    """
-    recent = week_ends > last_day - 7 * _YEAR_WEEKS
-    terms = _season_terms(week_ends, last_day, harmonics, year_end=True)
-    # The year-end term only where both years hold a year end (always, over two whole years).
-    year_end = bool(terms[recent, -1].any() and terms[~recent, -1].any())
-    terms = terms if year_end else terms[:, :-1]
-    earlier, later = (~recent).astype(np.float64), recent.astype(np.float64)
-    design = np.column_stack([earlier, later, terms * earlier[:, None], terms * later[:, None]])
-    beta, cov = _poisson_glm(totals, exposure, design)
-    n_terms = terms.shape[1]
-    return np.stack([beta[2 : 2 + n_terms], beta[2 + n_terms :]]), cov[2:, 2:], year_end
-
-
-def _season_terms(week_ends: _Days, last_day: int, harmonics: int, *, year_end: bool) -> _F:
-    """Yearly Fourier terms for each week, and its share of days in the year-end lull.
-
-    Three harmonics cannot follow the fortnight-long lull from 20 December to 3 January; left
-    out, it cost December origins 14% 4-week MAPE on simulated segments instead of 7%, and its
-    residuals read as a level shift in January.
-    """
-    phase = (week_ends - last_day) / _YEAR_DAYS
-    columns = []
-    for k in range(1, harmonics + 1):
-        angle = 2 * np.pi * k * phase
-        columns += [np.sin(angle), np.cos(angle)]
-    if year_end:
-        days = (week_ends[:, None] - np.arange(7)[None, :]).astype("datetime64[D]")
-        month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-        day = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
-        columns.append((((month == 12) & (day >= 20)) | ((month == 1) & (day <= 3))).mean(axis=1))
-    return np.column_stack(columns)
-
-
-def _agreed(season: _F, season_cov: _F, terms: _F) -> _F:
-    """The season both years show, week by week (`season` may carry leading sample axes).
-
-    Where the two years' curves differ by no more than their noise, their average; where they
-    differ beyond it (a surge bent one year's curve), the part they share: the curve nearer zero
-    when both have the same sign, else none. So a one-off surge is not forecast to come back
-    every year.
-    """
-    earlier, later = season[..., 0, :] @ terms.T, season[..., 1, :] @ terms.T
-    difference = np.hstack([terms, -terms])
-    noise = np.sqrt(np.einsum("wi,ij,wj->w", difference, season_cov, difference))
-    shared = np.where(
-        np.sign(earlier) == np.sign(later),
-        np.sign(earlier) * np.minimum(np.abs(earlier), np.abs(later)),
-        0.0,
-    )
-    return np.where(np.abs(earlier - later) > _AGREE_Z * noise, shared, (earlier + later) / 2)
-
-
 def _future_terms(rate: WeeklyRate, n_weeks: int) -> _F:
     assert rate.season is not None
     week_ends = rate.last_day + 7 * np.arange(1, n_weeks + 1)
     harmonics = (rate.season.shape[1] - rate.year_end) // 2
-    return _season_terms(week_ends, rate.last_day, harmonics, year_end=rate.year_end)
+    return season_terms(week_ends, rate.last_day, harmonics, year_end=rate.year_end)
 
 
 def _future_season(rate: WeeklyRate, n_weeks: int) -> tuple[_F, _F]:
@@ -304,14 +245,14 @@ def _future_season(rate: WeeklyRate, n_weeks: int) -> tuple[_F, _F]:
     terms = _future_terms(rate, n_weeks)
     average = np.hstack([terms, terms]) / 2
     variance = np.einsum("wi,ij,wj->w", average, rate.season_cov, average)
-    return _agreed(rate.season, rate.season_cov, terms), variance
+    return agreed_season(rate.season, rate.season_cov, terms), variance
 
 
 def _future_years(rate: WeeklyRate, n_weeks: int) -> _F:
     """Years of growth each future week may be missing: those since the as-of day (on the
     damped clock), plus those since the history's middle that the decaying level lets go of."""
     ahead = np.arange(1, n_weeks + 1)
-    since_as_of = np.cumsum(rate.trend_damping**ahead) / (_YEAR_DAYS / 7)
+    since_as_of = np.cumsum(rate.trend_damping**ahead) / (YEAR_DAYS / 7)
     return since_as_of - rate.centre * (1 - rate.level_damping**ahead)
 
 
@@ -324,11 +265,11 @@ def _drift_var(totals: _F, exposure: _F) -> float:
     a planner looking two years out, so it widens the intervals.
     """
     log_rates = np.log((totals + 0.5) / np.maximum(exposure, 1e-12))
-    usable = (exposure[_YEAR_WEEKS:] > 0) & (exposure[:-_YEAR_WEEKS] > 0)
-    changes = (log_rates[_YEAR_WEEKS:] - log_rates[:-_YEAR_WEEKS])[usable]
+    usable = (exposure[YEAR_WEEKS:] > 0) & (exposure[:-YEAR_WEEKS] > 0)
+    changes = (log_rates[YEAR_WEEKS:] - log_rates[:-YEAR_WEEKS])[usable]
     if changes.size == 0:
         return 0.0
-    span = 7 * _YEAR_WEEKS / _YEAR_DAYS
+    span = 7 * YEAR_WEEKS / YEAR_DAYS
     median = float(np.median(changes))
     sigma = 1.4826 * float(np.median(np.abs(changes - median)))
     # A median's variance is pi / 2 times a mean's under normal noise.
@@ -344,24 +285,6 @@ def _mean_log_rate(totals: _F, exposure: _F) -> tuple[float, float]:
     pearson = float(np.sum((totals[usable] - fitted[usable]) ** 2 / fitted[usable]))
     dispersion = max(pearson / max(int(usable.sum()) - 1, 1), 1.0)
     return float(np.log(rate)), dispersion / total
-
-
-def _poisson_glm(totals: _F, exposure: _F, design: _F) -> tuple[_F, _F]:
-    """Poisson regression coefficients, `exposure` as the offset, and their covariance scaled
-    for overdispersion."""
-    usable = exposure > 0
-    offset = np.log(exposure[usable])
-    # Least squares on the log rates starts close to the answer: fewer IRLS steps from there.
-    start = np.linalg.lstsq(design[usable], np.log(totals[usable] + 0.5) - offset, rcond=None)[0]
-    model = GLM(totals[usable], design[usable], family=Poisson(), offset=offset)
-    with warnings.catch_warnings():
-        # A near-empty segment can stop short of the tolerance; the estimate is still usable.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        result = model.fit(start_params=start, scale="X2")
-    return (
-        np.asarray(result.params, dtype=np.float64),
-        np.asarray(result.cov_params(), dtype=np.float64),
-    )
 
 
 def _log_ratio(totals: _F, fitted: _F) -> _F:
@@ -402,8 +325,8 @@ def _recent_shift(residuals: _F, levels: _F, week_var: _F) -> tuple[float, float
         z = abs(mean - before) / np.sqrt(variance)
         if z <= _SHIFT_Z or (best is not None and z <= best[0]):
             continue
-        if residuals.size >= m + _YEAR_WEEKS:
-            year_ago = slice(-m - _YEAR_WEEKS, -_YEAR_WEEKS)
+        if residuals.size >= m + YEAR_WEEKS:
+            year_ago = slice(-m - YEAR_WEEKS, -YEAR_WEEKS)
             spread = variance + float(week_var[year_ago].sum()) / m**2
             if abs(mean - float(residuals[year_ago].mean())) <= _SEASON_Z * np.sqrt(spread):
                 continue

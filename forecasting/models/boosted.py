@@ -28,8 +28,8 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from forecasting import features  # a module import: features itself imports models.survival
 from forecasting.errors import DelaiError
+from forecasting.features import collect_segment_features_on
 from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups
 from forecasting.models.conformal import conformal_shifts
 from forecasting.models.file_features import (
@@ -375,7 +375,7 @@ def _snapshots(
     applications: pl.DataFrame, days: list[int], capacity: pl.DataFrame | None, country: str
 ) -> dict[int, dict[Segment, _F]]:
     """Segment features on each day as vectors in `SEGMENT_FEATURES` order, service days NaN."""
-    frames = features.collect_segment_features_on(
+    frames = collect_segment_features_on(
         applications,
         [_from_epoch(day) for day in days],
         capacity=capacity,

@@ -1,7 +1,7 @@
 """Each file as it stood on a day: days waited, place in line, queue projection, survival quantiles.
 
 The queue projection and the Kaplan-Meier curve are the queue and survival models' own maths
-(`queue_model` state and projection, `survival` curve), rebuilt from the files known on that
+(`queue_model` state and projection, `survival_curve`), rebuilt from the files known on that
 day, so a learner fed these columns sees what those models would have said then, no more.
 """
 
@@ -20,9 +20,9 @@ from forecasting.models.queue_model import (
     _Segment,
     _segment,
 )
-from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions
 from forecasting.schema import QUANTILES, SUBMITTED_ON
+from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, counted_kaplan_meier
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
@@ -144,18 +144,3 @@ def unconditional_quantiles(segment: SegmentDay, quantiles: tuple[float, ...]) -
     if segment.curve is None:
         return np.full(len(quantiles), np.nan)
     return conditional_quantiles(segment.curve, np.array([-1.0]), quantiles)[0]
-
-
-def counted_kaplan_meier(days: _I, done: npt.NDArray[np.bool_], files: _I) -> SurvivalCurve:
-    """Kaplan-Meier from distinct (days, done) pairs and the number of files sharing each: the
-    curve of the files one by one, fitted in the time of the distinct pairs.
-    """
-    curve = kaplan_meier(pl.Series(days), pl.Series(done.astype(np.int8)), files.astype(np.float64))
-    finished = files[done]
-    # The tail extrapolation uses the mean processing days, which must count every file too.
-    mean = (
-        float(np.average(days[done], weights=finished))
-        if finished.sum()
-        else float(np.average(days, weights=files)) + 1.0
-    )
-    return replace(curve, mean_days=mean)

@@ -19,9 +19,9 @@ import polars as pl
 from forecasting.calendar import business_calendar
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
-from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions, reach_offsets
 from forecasting.schema import COMPLETED_ON, DATE, QUANTILES, SEGMENT, SUBMITTED_ON
+from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kaplan_meier
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
@@ -242,11 +242,7 @@ class QueueProjection(ProcessingTimeModel):
         intake = np.full(self.horizon_days, state.intake)
         if forecast is not None:
             days = min(forecast.size, self.horizon_days)
-            ahead = forecast[:days]
-            # A degenerate fit on a sparse segment can overflow or run away; the recent mean
-            # is then the better guess of who will queue ahead of a future file.
-            if np.all(np.isfinite(ahead)) and ahead.mean() <= 10 * max(state.intake, 1.0):
-                intake[:days] = ahead
+            intake[:days] = forecast[:days]
         return _segment(state, state.throughput * business, intake)
 
     def _forecast_intake(self, applications: pl.DataFrame, as_of: date) -> dict[Segment, _F]:

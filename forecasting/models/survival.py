@@ -1,31 +1,22 @@
-"""Kaplan-Meier estimate of processing days that counts still-open files and conditions on waiting.
+"""The Kaplan-Meier model: per segment, the processing days of the files of the trailing year.
 
-Open files are right-censored at the as-of day instead of being ignored, so a slowdown shows up
-before the slow files finish; a file that has waited w days is told the conditional quantile
-S(t) / S(w) <= 1 - q, never a date already passed.
+The curve and its conditional quantiles are `forecasting.survival_curve`'s; a segment with too
+few finished files borrows its service's curve.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.duration.survfunc import SurvfuncRight
 
 from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups, waited_days
 from forecasting.schema import COMPLETED_ON, QUANTILES, SERVICE, SUBMITTED_ON
 
-
-@dataclass(frozen=True)
-class SurvivalCurve:
-    """A right-continuous step survival function S(t) = P(duration > t)."""
-
-    times: npt.NDArray[np.float64]
-    surv: npt.NDArray[np.float64]
-    mean_days: float
+# SurvivalCurve is named from here too by Forecasters pickled before it moved.
+from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kaplan_meier
 
 
 class KaplanMeier(ProcessingTimeModel):
@@ -69,56 +60,3 @@ class KaplanMeier(ProcessingTimeModel):
             rows = group.get_column("_i").to_numpy()
             out[rows] = conditional_quantiles(curve, waited.astype(np.float64), QUANTILES)
         return out
-
-
-def kaplan_meier(
-    durations: pl.Series, events: pl.Series, weights: npt.NDArray[np.float64] | None = None
-) -> SurvivalCurve:
-    """Fit the Kaplan-Meier curve of `durations` (days) with `events` 1 = done, 0 = still open.
-
-    Optional `weights` count some observations more than others (e.g. recent ones).
-    """
-    t = durations.to_numpy().astype(np.float64)
-    e = events.to_numpy().astype(np.int64)
-    fitted = SurvfuncRight(t, e, freq_weights=weights)
-    done = t[e == 1]
-    return SurvivalCurve(
-        times=np.asarray(fitted.surv_times, dtype=np.float64),
-        surv=np.asarray(fitted.surv_prob, dtype=np.float64),
-        mean_days=float(done.mean()) if done.size else float(t.mean() + 1.0),
-    )
-
-
-def survival_at(curve: SurvivalCurve, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """S(t) for each t: the survival just after the last event time <= t."""
-    if curve.times.size == 0:
-        return np.ones_like(t)
-    idx = np.searchsorted(curve.times, t, side="right") - 1
-    return np.where(idx >= 0, curve.surv[np.clip(idx, 0, None)], 1.0)
-
-
-def conditional_quantiles(
-    curve: SurvivalCurve, waited: npt.NDArray[np.float64], quantiles: tuple[float, ...]
-) -> npt.NDArray[np.float64]:
-    """Quantiles of total duration given it exceeds `waited` (negative waited: unconditional).
-
-    Beyond the last observed time the tail is extrapolated as exponential with the curve's
-    average hazard, so a long wait still gets a finite, growing answer.
-    """
-    s_w = np.where(waited >= 0, survival_at(curve, np.maximum(waited, 0.0)), 1.0)
-    targets = (1.0 - np.asarray(quantiles))[None, :] * s_w[:, None]
-    # surv is non-increasing: search on its negation, which is non-decreasing.
-    idx = np.searchsorted(-curve.surv, -targets, side="left")
-    reached = idx < curve.times.size
-    inside = curve.times[np.clip(idx, 0, curve.times.size - 1)]
-    t_end = curve.times[-1] if curve.times.size else 0.0
-    s_end = curve.surv[-1] if curve.surv.size else 1.0
-    hazard = -np.log(s_end) / t_end if 0.0 < s_end < 1.0 and t_end > 0 else 1.0 / curve.mean_days
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = t_end + np.log(np.maximum(s_end, 1e-12) / targets) / hazard
-    beyond_all = (s_w <= 0.0)[:, None]
-    exhausted = np.maximum(waited, 0.0)[:, None] + (-np.log(1.0 - np.asarray(quantiles))) * (
-        curve.mean_days
-    )
-    result = np.where(reached, inside, np.maximum(tail, t_end))
-    return np.where(beyond_all, exhausted, result)

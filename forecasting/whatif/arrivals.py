@@ -1,8 +1,11 @@
 """Arrivals for a planning baseline: the statsmodels intake forecast's mean and sample paths.
 
-A forecast that is not finite, or runs far above anything a segment ever received (a
-degenerate fit on a sparse segment), is replaced by the segment's recent means by weekday, and
-its paths by Poisson noise around them; the segments are named in the baseline.
+A forecast that is not finite, or runs far above anything a segment ever received, is replaced
+by the segment's recent means by weekday, and its paths by Poisson noise around them; the
+segments are named in the baseline. The planning horizon is what needs it: a segment under two
+years old is forecast by its level alone, whose uncertainty grows without end, so the mean of
+its log-normal rate two years out can run away (simulated segments of 0.1 to 0.3 files a
+weekday with 10 to 40 weeks of history: up to millions of times the rate, 9 of 240 replaced).
 """
 
 from __future__ import annotations
@@ -31,11 +34,10 @@ def mean_arrivals(
     """The intake forecast's daily means, and the segments where it cannot be used.
 
     A forecast that is not finite, or runs far above anything the segment ever received (a
-    degenerate fit on a sparse segment), is replaced by the segment's mean by weekday over its
-    last FALLBACK_WEEKS weeks, and the segment is listed.
+    young, sparse segment's level-only forecast two years out), is replaced by the segment's
+    mean by weekday over its last FALLBACK_WEEKS weeks, and the segment is listed.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        forecast = intake.predict(N_DAYS)
+    forecast = intake.predict(N_DAYS)
     out = np.zeros((len(segments), N_DAYS))
     index = {key: i for i, key in enumerate(segments)}
     for key, group in forecast.partition_by(SEGMENT, as_dict=True).items():
@@ -89,15 +91,10 @@ def path_ratios(
     out = np.ones((len(segments), n_paths, N_BLOCKS))
     for i, key in enumerate(segments):
         service_seed = seed + services.index(key[0])
-        blocks = None
         if key not in fallback and key in intake.segments_:
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    paths = intake.simulate_paths(key, N_DAYS, n_paths, service_seed)
-                blocks = paths.reshape(n_paths, N_BLOCKS, 7).sum(axis=2)
-            except ValueError:  # numpy's Poisson refuses rates a degenerate fit produces
-                logger.warning("intake paths unusable for one segment; Poisson noise is used")
-        if blocks is None:
+            paths = intake.simulate_paths(key, N_DAYS, n_paths, service_seed)
+            blocks = paths.reshape(n_paths, N_BLOCKS, 7).sum(axis=2)
+        else:
             rng = np.random.default_rng(service_seed)
             blocks = rng.poisson(np.broadcast_to(mean_blocks[i], (n_paths, N_BLOCKS)))
         has_mean = mean_blocks[i] > 0

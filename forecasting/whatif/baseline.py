@@ -26,8 +26,8 @@ from forecasting.errors import DelaiError
 from forecasting.intake import IntakeForecaster, daily_arrivals
 from forecasting.models.base import Segment
 from forecasting.models.queue_model import NEW, QueueProjection
-from forecasting.models.survival import conditional_quantiles
 from forecasting.schema import COMPLETED_ON, DEFAULT_PRIORITY, PRIORITY, SEGMENT, SUBMITTED_ON
+from forecasting.survival_curve import conditional_quantiles
 from forecasting.whatif.arrivals import mean_arrivals, path_ratios
 from forecasting.whatif.capacity import capacity_levels
 from forecasting.whatif.horizon import (

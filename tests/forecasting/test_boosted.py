@@ -13,10 +13,10 @@ from forecasting.errors import DelaiError
 from forecasting.models import MODELS, BoostedQuantiles
 from forecasting.models.boosted import UPPER
 from forecasting.models.conformal import censored_coverage, censored_quantile, conformal_shifts
-from forecasting.models.file_features import SegmentHistory, counted_kaplan_meier, describe
+from forecasting.models.file_features import SegmentHistory, describe
 from forecasting.models.queue_model import QueueProjection
-from forecasting.models.survival import kaplan_meier
 from forecasting.schema import ERROR, QUANTILE_DAYS, QUANTILES, SEGMENT, SUBMITTED_ON
+from forecasting.survival_curve import counted_kaplan_meier, kaplan_meier
 
 
 @pytest.fixture(scope="module")

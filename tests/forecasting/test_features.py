@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from forecasting.features import collect_segment_features, segment_features
-from forecasting.models.survival import conditional_quantiles, kaplan_meier
 from forecasting.schema import (
     APPLICATIONS_SCHEMA,
     ARRIVALS,
@@ -35,6 +34,7 @@ from forecasting.schema import (
     SUBMITTED_ON,
     THROUGHPUT_TREND,
 )
+from forecasting.survival_curve import conditional_quantiles, kaplan_meier
 
 AS_OF = date(2025, 7, 10)  # a Thursday; Canada Day and Saint-Jean-Baptiste in the 28 days before
 ON = ("passport_adult", "online", "ON")

@@ -175,6 +175,41 @@ def test_a_segment_that_never_received_anything_forecasts_zero() -> None:
     assert (forecaster.simulate_paths(MAIL, 7, n_paths=5, seed=0) == 0).all()
 
 
+def sparse_forecast(frame: pl.DataFrame, as_of: date) -> tuple[float, float, float]:
+    """Arrivals per day: history's mean over two years, 2-year forecast's mean, sample paths'."""
+    known = frame.filter(pl.col("date").is_between(as_of - timedelta(days=729), as_of))
+    forecaster = IntakeForecaster().fit(frame, as_of=as_of)
+    with np.errstate(over="ignore", invalid="ignore"):
+        forecast = forecaster.predict(728)[MEAN]
+    assert forecast.is_finite().all()
+    paths = forecaster.simulate_paths(MAIL, 728, n_paths=200, seed=0)
+    return known[ARRIVALS].sum() / 730, forecast.sum() / 728, paths.sum() / (200 * 728)
+
+
+def test_a_sparse_segment_with_an_empty_year_end_does_not_run_away() -> None:
+    # About one file a week; none at all over the earlier year's year-end weeks, so that year's
+    # year-end season has no finite estimate. Before, its runaway coefficient shrank those
+    # weeks' exposure to nothing, and the one file in such a week blew the Pearson dispersion
+    # of the mean up to thousands: forecasts overflowed.
+    days, rate = true_rate(MAIL, level=0.2)
+    counts = np.random.default_rng(11).poisson(rate)
+    counts[(days >= np.datetime64("2023-12-18")) & (days <= np.datetime64("2024-01-07"))] = 0
+    frame = arrivals_frame(MAIL, days, counts)
+    history, forecast, paths = sparse_forecast(frame, date(2025, 3, 30))
+    assert forecast == pytest.approx(history, rel=0.5)
+    assert paths == pytest.approx(history, rel=0.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_segment_of_a_few_files_a_year_does_not_run_away(seed: int) -> None:
+    # About seven files a year: too few for the yearly season's coefficients, which ran off
+    # towards infinity (forecasts of 10^80 times the history's rate, or not finite).
+    days, rate = true_rate(MAIL, level=0.03)
+    frame = arrivals_frame(MAIL, days, np.random.default_rng(seed).poisson(rate))
+    history, forecast, paths = sparse_forecast(frame, date(2025, 3, 30))
+    assert forecast < 3 * history + 0.01 and paths < 3 * history + 0.01
+
+
 def test_sample_paths_agree_with_the_forecast() -> None:
     frame, _, _ = simulated(ONLINE, seed=8)
     as_of = date(2025, 5, 4)

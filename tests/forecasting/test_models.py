@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from forecasting.asof import as_known_at
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.models.base import NotFittedError
-from forecasting.models.survival import SurvivalCurve, conditional_quantiles, kaplan_meier
 from forecasting.queue import fifo_positions, project_backlog, reach_offsets
 from forecasting.schema import ERROR, QUANTILE_DAYS, SUBMITTED_ON
+from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kaplan_meier
 
 MODEL_CLASSES = sorted(MODELS.values(), key=lambda cls: cls.__name__)
 

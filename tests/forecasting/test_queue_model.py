@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from forecasting.asof import as_known_at
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models import QueueProjection
 from forecasting.models.base import MAX_DAYS_AHEAD
-from forecasting.models.queue_model import _project, _State
+from forecasting.models.queue_model import _project
 from forecasting.schema import DEFAULT_PRIORITY, PRIORITY
 
 SEGMENT = ("passport_adult", "online", "ON")
@@ -59,22 +59,6 @@ def test_without_the_forecast_intake_is_the_recent_mean(known) -> None:
     segment = model.segments_state_[SEGMENT]
     np.testing.assert_allclose(segment.intake, segment.state.intake)
     np.testing.assert_allclose(np.diff(segment.cumulative_intake), segment.state.intake)
-
-
-def test_a_runaway_intake_forecast_falls_back_to_the_recent_mean() -> None:
-    model = QueueProjection(horizon_days=30)
-    state = _runaway_state()
-    sane = model._forward(state, "ON", date(2025, 6, 30), np.full(30, 3.0))
-    wild = model._forward(state, "ON", date(2025, 6, 30), np.full(30, np.inf))
-    huge = model._forward(state, "ON", date(2025, 6, 30), np.full(30, 1e9))
-    assert np.allclose(sane.intake, 3.0)
-    assert np.allclose(wild.intake, state.intake) and np.allclose(huge.intake, state.intake)
-
-
-def _runaway_state() -> _State:
-    return _State(
-        day=0, open_sorted=np.array([], dtype=np.int64), throughput=5.0, intake=2.0, scale=7.0
-    )
 
 
 def test_a_file_waiting_for_years_is_still_projected_ahead_of_its_wait(known) -> None:

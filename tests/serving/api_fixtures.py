@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 from forecasting.forecaster import Forecaster
+from forecasting.settings import Settings
 from serving.loading import LoadedModel, ModelInfo
 
 VERSION = "7"
@@ -15,6 +16,8 @@ VERSION = "7"
 SEGMENT = ("passport_adult", "online", "ON")
 DAY = "2025-03-03"
 ESTIMATE = f"/v1/estimate?service={SEGMENT[0]}&channel={SEGMENT[1]}&region={SEGMENT[2]}"
+# The admin token of the registry tests' settings (`registry_settings` in conftest.py).
+ADMIN_TOKEN = "registry-" + "k" * 40
 
 
 class FakeSource:
@@ -40,3 +43,25 @@ class FakeSource:
         self.loads += 1
         as_of = self.forecaster.as_of_
         return LoadedModel(self.forecaster, ModelInfo(self.uri, version, as_of, f"run-{version}"))
+
+
+def register(settings: Settings, forecaster: Forecaster, *, champion: bool) -> str:
+    """Log `forecaster` to the registry of `settings` as a new version of its model, as a
+    training would; give it the champion alias if asked. Returns the version."""
+    from mlflow.tracking import MlflowClient
+
+    from forecasting import registry
+    from training.train import input_example
+
+    registry.configure_tracking(settings, "serving-test")
+    with registry.tracked_run("serving-test"):
+        logged = registry.log_forecaster(
+            forecaster,
+            name="forecaster",
+            input_example=input_example(forecaster),
+            registered_model_name=settings.model_name,
+        )
+    version = str(logged.registered_model_version)
+    if champion:
+        MlflowClient().set_registered_model_alias(settings.model_name, "champion", version)
+    return version

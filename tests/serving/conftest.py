@@ -7,13 +7,15 @@ the registry tests that do use a throwaway sqlite store.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from api_fixtures import VERSION, FakeSource
+from api_fixtures import ADMIN_TOKEN, VERSION, FakeSource
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from forecasting.forecaster import Forecaster
 from forecasting.settings import Settings
@@ -61,3 +63,31 @@ def client(settings: Settings, table: EstimateTable) -> Iterator[TestClient]:
 @pytest.fixture
 def source(forecaster: Forecaster) -> FakeSource:
     return FakeSource(forecaster)
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow store (its schema migrations take seconds: made once, then copied)."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def registry_settings(
+    empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Settings on a fresh copy of the empty store, pointed at by the environment as in
+    production, with an admin token (`ADMIN_TOKEN`)."""
+    store = tmp_path / "mlflow.db"
+    shutil.copy(empty_store, store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    monkeypatch.setenv("DELAI_ARTIFACT_ROOT", str(tmp_path / "mlartifacts"))
+    return Settings(
+        model_cache_dir=tmp_path / "cache",
+        reload_interval_seconds=0,
+        registry_timeout_seconds=300,
+        admin_token=SecretStr(ADMIN_TOKEN),
+    )

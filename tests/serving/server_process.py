@@ -1,6 +1,8 @@
-"""A delai server in a process of its own (uvicorn, loopback, a free port), for the tests that
-must see what a fresh process does (a store lost at start) or must measure the server alone
-(its memory under load). A module, not a fixture file: test modules import it by name.
+"""A delai server on loopback and a free port, under uvicorn: in a process of its own, for the
+tests that must see what a fresh process does (a store lost at start) or must measure the server
+alone (its memory under load); or in a thread of the test's process, for tests that drive a real
+server with concurrent clients or a browser. A module, not a fixture file: test modules import it
+by name.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +19,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+import uvicorn
+from starlette.types import ASGIApp
 
 HOST = "127.0.0.1"  # loopback only: these tests never send traffic anywhere else
 
@@ -83,3 +90,29 @@ def serving(env: Mapping[str, str], folder: Path, *, timeout: float = 180.0) -> 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+@contextmanager
+def in_thread(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "auto", timeout: float = 30.0
+) -> Iterator[str]:
+    """`app` under uvicorn in a thread of this process; yields its base URL. Uvicorn reports
+    itself started once the lifespan (a model load, say) has run."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((HOST, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError(f"uvicorn did not start within {timeout:g} s")
+        time.sleep(0.02)
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

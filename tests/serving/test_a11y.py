@@ -7,11 +7,7 @@ the tests skip, saying why, when /usr/bin/chromium is absent. The app runs in a 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from page_fixtures import (
     BENEFITS_QUERY,
@@ -32,6 +27,7 @@ from page_fixtures import (
     with_estimate,
 )
 from planner_fixtures import TOKEN, baseline_of, goal_form, page_form, planner_app
+from server_process import in_thread
 
 from forecasting.forecaster import Forecaster
 from forecasting.whatif import PlanningBaseline
@@ -63,34 +59,11 @@ class Served:
     table: EstimateTable
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run `app` in a uvicorn thread on a free port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not running.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 15 s")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def server(small_world: tuple[object, object]) -> Iterator[Served]:
     table = estimate_table(small_world)
     app = make_app(table)
-    with serve(app) as url:
+    with in_thread(app, lifespan="off") as url:
         yield Served(url, app.state.holder, table)
 
 
@@ -258,7 +231,7 @@ def planner_server(
 ) -> Iterator[Planner]:
     planning = baseline_of(forecaster)
     app = planner_app(table, planning, tmp_path_factory.mktemp("cache"))
-    with serve(app) as url:
+    with in_thread(app, lifespan="off") as url:
         yield Planner(url, app, planning)
 
 

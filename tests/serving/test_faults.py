@@ -8,67 +8,19 @@ folder that cannot be written: the registry's model serves, the failure is logge
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from api_fixtures import DAY, ESTIMATE, FakeSource
+from api_fixtures import ADMIN_TOKEN, DAY, ESTIMATE, FakeSource, register
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from server_process import serving
 
 from forecasting.forecaster import Forecaster
 from forecasting.settings import Settings
 from serving.app import create_app
 
-TOKEN = "faults-" + "k" * 40
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty MLflow store (its schema migrations take seconds: made once, then copied)."""
-    from mlflow.tracking import MlflowClient
-
-    path = tmp_path_factory.mktemp("store") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def store(empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings on a fresh copy of the empty store, with an admin token."""
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("DELAI_ARTIFACT_ROOT", str(tmp_path / "mlartifacts"))
-    return Settings(
-        model_cache_dir=tmp_path / "cache",
-        reload_interval_seconds=0,
-        registry_timeout_seconds=60,
-        admin_token=SecretStr(TOKEN),
-    )
-
-
-def register(settings: Settings, forecaster: Forecaster, *, champion: bool) -> str:
-    """Log `forecaster` as a new registered version; give it the champion alias if asked."""
-    from mlflow.tracking import MlflowClient
-
-    from forecasting import registry
-    from training.train import input_example
-
-    registry.configure_tracking(settings, "faults-test")
-    with registry.tracked_run("faults-test"):
-        logged = registry.log_forecaster(
-            forecaster,
-            name="forecaster",
-            input_example=input_example(forecaster),
-            registered_model_name=settings.model_name,
-        )
-    version = str(logged.registered_model_version)
-    if champion:
-        MlflowClient().set_registered_model_alias(settings.model_name, "champion", version)
-    return version
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def artifact_of(settings: Settings, version: str) -> Path:
@@ -97,12 +49,13 @@ def served_version(client: TestClient | httpx.Client) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["deleted", "not a database", "a folder"])
 def test_a_lost_store_at_start_serves_the_last_known_good_copy(
-    store: Settings, forecaster: Forecaster, tmp_path: Path, fault: str
+    registry_settings: Settings, forecaster: Forecaster, tmp_path: Path, fault: str
 ) -> None:
-    version = register(store, forecaster, champion=True)
-    with TestClient(create_app(store)) as client:  # serves the champion and keeps a copy
+    version = register(registry_settings, forecaster, champion=True)
+    # Serves the champion and keeps a copy.
+    with TestClient(create_app(registry_settings)) as client:
         assert client.get("/readyz").json()["source"] == "registry"
-    database = Path(store.tracking_uri.removeprefix("sqlite:///"))
+    database = Path(registry_settings.tracking_uri.removeprefix("sqlite:///"))
     database.unlink()
     if fault == "not a database":
         database.write_bytes(b"these bytes are not an SQLite database" * 100)
@@ -110,9 +63,9 @@ def test_a_lost_store_at_start_serves_the_last_known_good_copy(
         database.mkdir()
     # A fresh process: this one's MLflow keeps the store it opened, as a restart would not.
     env = {
-        "MLFLOW_TRACKING_URI": store.tracking_uri,
-        "DELAI_ARTIFACT_ROOT": str(store.artifact_root),
-        "DELAI_MODEL_CACHE_DIR": str(store.model_cache_dir),
+        "MLFLOW_TRACKING_URI": registry_settings.tracking_uri,
+        "DELAI_ARTIFACT_ROOT": str(registry_settings.artifact_root),
+        "DELAI_MODEL_CACHE_DIR": str(registry_settings.model_cache_dir),
         "DELAI_RELOAD_INTERVAL_SECONDS": "0",
         "DELAI_REGISTRY_TIMEOUT_SECONDS": "15",
     }
@@ -132,22 +85,22 @@ def test_a_lost_store_at_start_serves_the_last_known_good_copy(
 
 
 def test_a_corrupted_artifact_is_refused_and_the_old_model_serves_on(
-    store: Settings, forecaster: Forecaster
+    registry_settings: Settings, forecaster: Forecaster
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    first = register(store, forecaster, champion=True)
-    with TestClient(create_app(store)) as client:
+    first = register(registry_settings, forecaster, champion=True)
+    with TestClient(create_app(registry_settings)) as client:
         assert served_version(client) == first
-        second = register(store, forecaster, champion=False)
-        artifact = artifact_of(store, second)
+        second = register(registry_settings, forecaster, champion=False)
+        artifact = artifact_of(registry_settings, second)
         artifact.write_bytes(artifact.read_bytes()[:100])  # a copy cut short
-        MlflowClient().set_registered_model_alias(store.model_name, "champion", second)
+        MlflowClient().set_registered_model_alias(registry_settings.model_name, "champion", second)
         refused = client.post("/admin/reload", headers=AUTH)
         assert refused.status_code == 502
         message = refused.json()["message"]
         assert message.startswith("the model was not reloaded, the previous one serves on: ")
-        assert f"models:/{store.model_name}/{second}" in message
+        assert f"models:/{registry_settings.model_name}/{second}" in message
         assert "`forecaster artifact` must be a delai forecaster pickle" in message
         ready = client.get("/readyz").json()
         assert (ready["source"], ready["model_version"]) == ("registry", first)
@@ -155,10 +108,10 @@ def test_a_corrupted_artifact_is_refused_and_the_old_model_serves_on(
         assert served_version(client) == first
         assert 'delai_model_reloads_total{outcome="failed"} 1.0' in client.get("/metrics").text
     # Restarted against the broken champion: the last-known-good copy serves, saying why.
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(registry_settings)) as client:
         ready = client.get("/readyz").json()
         assert (ready["source"], ready["model_version"]) == ("cache", first)
-        assert f"models:/{store.model_name}/{second}" in ready["reason"]
+        assert f"models:/{registry_settings.model_name}/{second}" in ready["reason"]
         assert served_version(client) == first
 
 

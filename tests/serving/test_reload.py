@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from api_fixtures import DAY, ESTIMATE, FakeSource
-from fastapi import FastAPI
+from api_fixtures import DAY, ESTIMATE, FakeSource, register
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from server_process import in_thread
 
 from forecasting.forecaster import Forecaster
 from forecasting.settings import Settings
@@ -187,23 +183,6 @@ def test_the_poller_picks_up_a_new_champion(
         wait_for(lambda: client.get("/readyz").json()["model_version"] == "2")
 
 
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """The app on a real server (uvicorn, loopback, a free port), for concurrent clients."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_no_request_fails_while_models_are_swapped(
     settings: Settings, table: EstimateTable, source: FakeSource
 ) -> None:
@@ -223,7 +202,7 @@ def test_no_request_fails_while_models_are_swapped(
                 seen.append((response.status_code, body.get("model_version", ""), started))
                 i += 1
 
-    with running(create_app(secured, table=table, source=source)) as base:
+    with in_thread(create_app(secured, table=table, source=source)) as base:
         threads = [threading.Thread(target=hammer, args=(base,)) for _ in range(4)]
         for thread in threads:
             thread.start()
@@ -247,30 +226,6 @@ def test_no_request_fails_while_models_are_swapped(
     assert during, "requests were answered while a new model was being loaded"
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty MLflow store (its schema migrations take seconds: run once, then copied)."""
-    from mlflow.tracking import MlflowClient
-
-    path = tmp_path_factory.mktemp("store") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def registry_settings(
-    empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """Settings pointing at a fresh copy of the empty store, as the environment would."""
-    store = tmp_path / "mlflow.db"
-    shutil.copy(empty_store, store)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
-    monkeypatch.setenv("DELAI_ARTIFACT_ROOT", str(tmp_path / "mlartifacts"))
-    return Settings(
-        model_cache_dir=tmp_path / "cache", reload_interval_seconds=0, registry_timeout_seconds=300
-    )
-
-
 def test_with_a_real_registry_lacking_a_champion_the_copy_serves(
     registry_settings: Settings, forecaster: Forecaster
 ) -> None:
@@ -291,21 +246,7 @@ def test_with_a_real_registry_lacking_a_champion_the_copy_serves(
 def test_with_a_real_registry_the_champion_serves_and_is_kept(
     registry_settings: Settings, forecaster: Forecaster
 ) -> None:
-    from mlflow.tracking import MlflowClient
-
-    from forecasting import registry
-    from training.train import input_example
-
-    registry.configure_tracking(registry_settings, "serving-test")
-    with registry.tracked_run("serving-test"):
-        logged = registry.log_forecaster(
-            forecaster,
-            name="forecaster",
-            input_example=input_example(forecaster),
-            registered_model_name=registry_settings.model_name,
-        )
-    version = str(logged.registered_model_version)
-    MlflowClient().set_registered_model_alias(registry_settings.model_name, "champion", version)
+    version = register(registry_settings, forecaster, champion=True)
     with TestClient(create_app(registry_settings)) as client:
         ready = client.get("/readyz").json()
         assert (ready["source"], ready["model_version"]) == ("registry", version)
