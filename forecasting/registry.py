@@ -1,6 +1,7 @@
-"""The one MLflow seam: tracking setup, run logging, the pyfunc wrapper, promotion by alias.
+"""Models in MLflow: the pyfunc wrapper, logging and loading a Forecaster, promotion by alias.
 
-Nothing else in forecasting/ imports MLflow. The fitted `Forecaster` travels as a pickle artifact
+With `tracking` (runs and what is logged to them), the only modules of forecasting/ that import
+MLflow. The fitted `Forecaster` travels as a pickle artifact
 inside a pyfunc model (it holds only numpy arrays, dicts and dates, so the standard library's
 pickle is enough and loading needs no MLflow-specific code); `load_forecaster` gives it back for
 in-process use. A pickle executes code when loaded: load models only from a registry you trust.
@@ -12,18 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import pickle
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import metadata as distributions
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import mlflow
 import pandas as pd
@@ -38,14 +36,11 @@ from forecasting.errors import DataContractError, DelaiError
 from forecasting.forecaster import Forecaster
 from forecasting.predictions import predict_table
 from forecasting.promotion import SCORE, PromotionDecision, decide
-from forecasting.schema import BACKLOG, QUANTILE_DAYS, SERVICE, TOTAL, VARIANT
-from forecasting.settings import Settings
-from forecasting.whatif.result import GoalSeekResult, ScenarioResult
+from forecasting.tracking import artifact_store, log_dict, log_metrics, set_tags
 
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
-DEFAULT_EXPERIMENT = "delai"
 FORECASTER_ARTIFACT = "forecaster"
 SCORE_TAG = SCORE
 # What the pickled Forecaster needs to be loaded and to answer; pinned to what trained it.
@@ -63,8 +58,6 @@ RUNTIME_DISTRIBUTIONS = (
     "pydantic-settings",
     "cloudpickle",
 )
-# Schemes whose server decides where artifacts go; for any other store the client writes them.
-_SERVER_SCHEMES = ("http", "https", "databricks")
 _ENTRY_POINT = '''"""delai's pyfunc entry point (MLflow models from code)."""
 
 import mlflow
@@ -74,105 +67,6 @@ from forecasting.registry import DelaiPyfunc
 mlflow.models.set_model(DelaiPyfunc())
 '''
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
-
-
-# --- tracking ------------------------------------------------------------------------------------
-def configure_tracking(
-    settings: Settings, experiment: str | None = DEFAULT_EXPERIMENT
-) -> str | None:
-    """Point MLflow at `settings.tracking_uri` and select `experiment`; returns its id.
-
-    Without a tracking server (sqlite, a database URL, a folder), a new experiment keeps its
-    artifacts under `settings.artifact_root` rather than MLflow's default `./mlruns`; with a
-    server, the server decides. `experiment=None` only sets the URI (enough to load models).
-    """
-    uri = settings.tracking_uri
-    mlflow.set_tracking_uri(uri)
-    if experiment is None:
-        return None
-    client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is not None:
-        experiment_id = str(found.experiment_id)
-    else:
-        location = artifact_location(settings)
-        experiment_id = client.create_experiment(experiment, artifact_location=location)
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
-
-
-def artifact_location(settings: Settings) -> str | None:
-    """Where a new experiment's artifacts go: the server's choice, else `artifact_root`."""
-    if urlparse(settings.tracking_uri).scheme in _SERVER_SCHEMES:
-        return None
-    return Path(settings.artifact_root).resolve().as_uri()
-
-
-def client() -> MlflowClient:
-    """A client for the configured tracking and registry store."""
-    return MlflowClient()
-
-
-@contextmanager
-def tracked_run(run_name: str, tags: Mapping[str, str] | None = None) -> Iterator[str]:
-    """An MLflow run in the configured experiment; yields its id, ends it failed on error."""
-    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
-        yield run.info.run_id
-
-
-def log_params(params: Mapping[str, object]) -> None:
-    mlflow.log_params({k: str(v) for k, v in params.items()})
-
-
-def log_metrics(metrics: Mapping[str, float | None], *, model_id: str | None = None) -> None:
-    """Log finite metrics; NaN or missing values are skipped, not logged as NaN."""
-    finite = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
-    mlflow.log_metrics(finite, model_id=model_id)
-
-
-def set_tags(tags: Mapping[str, object]) -> None:
-    mlflow.set_tags({k: str(v) for k, v in tags.items()})
-
-
-@contextmanager
-def _artifact_store() -> Iterator[None]:
-    """A store that cannot be written (a full disk, a folder that cannot be made) is one clear
-    error naming where, not an OSError from deep inside MLflow; the run then ends as failed."""
-    try:
-        yield
-    except OSError as exc:
-        where = mlflow.get_artifact_uri() if mlflow.active_run() else "the configured store"
-        raise DelaiError(
-            "the artifact store must be writable (DELAI_ARTIFACT_ROOT for a local store), got "
-            f"'{exc.strerror or exc}' writing to {where}"
-        ) from None
-
-
-def log_dict(value: Mapping[str, Any], artifact_file: str) -> None:
-    with _artifact_store():
-        mlflow.log_dict(dict(value), artifact_file)
-
-
-def log_frame(frame: pl.DataFrame, artifact_file: str) -> None:
-    """Log a frame as Parquet or CSV, as the file name's suffix says."""
-    target = Path(artifact_file)
-    with tempfile.TemporaryDirectory() as folder:
-        local = Path(folder) / target.name
-        if target.suffix == ".parquet":
-            frame.write_parquet(local)
-        elif target.suffix == ".csv":
-            frame.write_csv(local)
-        else:
-            raise ValueError(f"`artifact_file` must end in .parquet or .csv, got '{target.name}'")
-        parent = str(target.parent)
-        with _artifact_store():
-            mlflow.log_artifact(str(local), artifact_path=None if parent == "." else parent)
-
-
-def log_figure(figure: Any, artifact_file: str) -> None:
-    """Log a matplotlib Figure as an image artifact."""
-    with _artifact_store():
-        mlflow.log_figure(figure, artifact_file)
 
 
 # --- the pyfunc --------------------------------------------------------------------------------
@@ -250,7 +144,7 @@ def log_forecaster(
         # Models from code: the wrapper is rebuilt by importing it, not unpickled.
         entry = Path(folder) / "delai_model.py"
         entry.write_text(_ENTRY_POINT)
-        with _artifact_store():
+        with artifact_store():
             info = mlflow.pyfunc.log_model(
                 name=name,
                 python_model=str(entry),
@@ -421,65 +315,3 @@ def _current(client: MlflowClient, model_name: str, alias: str) -> tuple[str | N
 
 def champion_uri(model_name: str, alias: str = CHAMPION) -> str:
     return f"models:/{model_name}@{alias}"
-
-
-# --- planners' what-ifs --------------------------------------------------------------------------
-WHATIF_EXPERIMENT = "delai-whatif"
-
-
-def log_scenario_run(
-    result: ScenarioResult,
-    *,
-    figure: Any,
-    model_uri: str,
-    model_version: str,
-    goal_seek: GoalSeekResult | None = None,
-) -> str:
-    """Log a what-if for audit in its own run: the scenario, its parameters, the weekly and
-    recovery tables, the chart, and (for a goal seek) the answer. Returns the run's id.
-
-    Call `configure_tracking(settings, WHATIF_EXPERIMENT)` first. Only aggregate figures are
-    logged: a scenario holds no application, so no identifier can reach the store.
-    """
-    scenario = result.scenario
-    scenario_rows = result.weekly.filter(pl.col(SERVICE) == TOTAL)
-    tags = {"delai.command": "whatif", "delai.scenario": scenario.name[:250]}
-    with tracked_run("whatif-goal-seek" if goal_seek else "whatif", tags=tags) as run_id:
-        log_params(
-            {
-                "scenario": scenario.name,
-                "start": scenario.start,
-                "horizon_weeks": scenario.horizon_weeks,
-                "changes": len(scenario.changes),
-                "kinds": ",".join(sorted({c.kind for c in scenario.changes})) or "none",
-                "segments": "all" if scenario.segments is None else len(scenario.segments),
-                "standard": (
-                    f"{scenario.standard.share:g} within {scenario.standard.business_days} "
-                    "business days"
-                    if scenario.standard
-                    else "none"
-                ),
-                "n_paths": result.n_paths,
-                "model_uri": model_uri,
-                "model_version": model_version,
-                "as_of": result.as_of,
-            }
-        )
-        metrics: dict[str, float | None] = {}
-        for variant, rows in scenario_rows.group_by(VARIANT):
-            peaks = rows.select(pl.col(BACKLOG).max(), pl.col(QUANTILE_DAYS[1]).max()).row(0)
-            metrics[f"{variant[0]}.peak_backlog"] = peaks[0]
-            metrics[f"{variant[0]}.max_p80_days"] = peaks[1]
-        if goal_seek is not None:
-            metrics["goal_seek.staff"] = goal_seek.staff
-            set_tags({"goal_seek.reachable": goal_seek.reachable, "goal_seek.unit": goal_seek.unit})
-            log_dict(
-                {k: v for k, v in goal_seek.to_dict().items() if k != "result"},
-                "whatif/goal_seek.json",
-            )
-        log_metrics(metrics)
-        log_dict(scenario.model_dump(mode="json"), "whatif/scenario.json")
-        log_frame(result.weekly, "whatif/weekly.csv")
-        log_frame(result.recovery, "whatif/recovery.csv")
-        log_figure(figure, "whatif/chart.png")
-    return run_id

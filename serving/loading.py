@@ -61,18 +61,18 @@ class RegistrySource:
         self.uri = f"models:/{settings.model_name}@champion"
 
     def champion_version(self) -> str:
-        from forecasting import registry
+        from forecasting import registry, tracking
 
-        registry.configure_tracking(self.settings, experiment=None)
+        tracking.configure_tracking(self.settings, experiment=None)
         version = registry.resolve_version(self.uri)
         if version is None:  # only for URIs that are not models:/ ones
             raise LookupError(f"`model_uri` must name a registered model, got '{self.uri}'")
         return version
 
     def load(self, version: str) -> LoadedModel:
-        from forecasting import registry
+        from forecasting import registry, tracking
 
-        registry.configure_tracking(self.settings, experiment=None)
+        tracking.configure_tracking(self.settings, experiment=None)
         forecaster, found = registry.load_forecaster(
             f"models:/{self.settings.model_name}/{version}"
         )

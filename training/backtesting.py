@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from forecasting import registry
+from forecasting import tracking
 from forecasting.backtest import backtest, summarise, weekly_origins
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS
@@ -73,10 +73,10 @@ def run_backtest(
     if out is not None:
         write_frame(results, out)
     with clock.stage("tracking"):
-        registry.configure_tracking(settings, experiment or registry.DEFAULT_EXPERIMENT)
-    with registry.tracked_run("backtest", tags={"delai.command": "backtest"}) as run_id:
+        tracking.configure_tracking(settings, experiment or tracking.DEFAULT_EXPERIMENT)
+    with tracking.tracked_run("backtest", tags={"delai.command": "backtest"}) as run_id:
         with clock.stage("log"):
-            registry.log_params(
+            tracking.log_params(
                 {
                     "data": data.name,
                     "capacity": capacity.name if capacity else "",
@@ -87,7 +87,7 @@ def run_backtest(
                     "applications": loaded.applications.height,
                 }
             )
-            registry.log_metrics(
+            tracking.log_metrics(
                 {
                     **backtest_metrics(results, summary, None),
                     **report_metrics(loaded.reports),
@@ -95,5 +95,5 @@ def run_backtest(
             )
             log_backtest(results, summary, results)
             for table, report in loaded.reports.items():
-                registry.log_dict(report.as_dict(), f"validation/{table}.json")
+                tracking.log_dict(report.as_dict(), f"validation/{table}.json")
     return BacktestOutcome(run_id, results, summary, clock.seconds)

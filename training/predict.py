@@ -12,7 +12,7 @@ from time import perf_counter
 
 import polars as pl
 
-from forecasting import registry
+from forecasting import registry, tracking
 from forecasting.errors import DelaiError
 from forecasting.predictions import predict_table
 from forecasting.schema import ERROR, REQUEST_COLUMNS
@@ -44,7 +44,7 @@ def predict_file(
     seconds["read"] = perf_counter() - start
 
     start = perf_counter()
-    registry.configure_tracking(settings, experiment=None)
+    tracking.configure_tracking(settings, experiment=None)
     forecaster, info = registry.load_forecaster(
         model_uri or registry.champion_uri(settings.model_name)
     )

@@ -9,7 +9,7 @@ from time import perf_counter
 
 import polars as pl
 
-from forecasting import registry
+from forecasting import tracking
 from forecasting.backtest import BASELINE, KIND, METRICS, MODEL
 from forecasting.errors import DelaiError
 from forecasting.quarantine import QuarantineReport
@@ -76,10 +76,10 @@ def report_metrics(reports: dict[str, QuarantineReport]) -> dict[str, float | No
 
 def log_backtest(results: pl.DataFrame, summary: pl.DataFrame, plotted: pl.DataFrame) -> None:
     """The long frame (Parquet), the summary (CSV) and the figures of `plotted`."""
-    registry.log_frame(results, "backtest/backtest.parquet")
-    registry.log_frame(summary, "backtest/summary.csv")
+    tracking.log_frame(results, "backtest/backtest.parquet")
+    tracking.log_frame(summary, "backtest/summary.csv")
     for artifact, figure in backtest_figures(plotted).items():
-        registry.log_figure(figure, artifact)
+        tracking.log_figure(figure, artifact)
 
 
 def write_frame(frame: pl.DataFrame, target: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-from forecasting import registry
+from forecasting import registry, tracking
 from forecasting.backtest import backtest, summarise
 from forecasting.forecaster import Forecaster
 from forecasting.models import MODELS
@@ -90,12 +90,12 @@ def train(
         summary = summarise(scored)
         ratio = pinball_ratio(scored, FORECASTER)
     with clock.stage("tracking"):
-        registry.configure_tracking(settings, experiment or registry.DEFAULT_EXPERIMENT)
+        tracking.configure_tracking(settings, experiment or tracking.DEFAULT_EXPERIMENT)
     tags = {"delai.command": "train", "delai.code_fingerprint": registry.code_fingerprint()}
-    with registry.tracked_run("train", tags=tags) as run_id:
+    with tracking.tracked_run("train", tags=tags) as run_id:
         with clock.stage("log"):
             metrics = backtest_metrics(scored, summary, ratio)
-            registry.log_params(
+            tracking.log_params(
                 {
                     "data": data.name,
                     "capacity": capacity.name if capacity else "",
@@ -110,14 +110,14 @@ def train(
                     "segments": len(forecaster.segments),
                 }
             )
-            registry.log_metrics({**metrics, **report_metrics(loaded.reports)})
+            tracking.log_metrics({**metrics, **report_metrics(loaded.reports)})
             log_backtest(results, summary, scored)
             for table, report in loaded.reports.items():
-                registry.log_dict(report.as_dict(), f"validation/{table}.json")
-            registry.log_frame(
+                tracking.log_dict(report.as_dict(), f"validation/{table}.json")
+            tracking.log_frame(
                 segment_summary(loaded.applications, as_of=loaded.as_of), "data/segments.csv"
             )
-            registry.log_dict(
+            tracking.log_dict(
                 {
                     "chosen_model": {"/".join(k): v for k, v in forecaster.choice_.items()},
                     "default_model": forecaster.default_model_,
@@ -140,9 +140,9 @@ def train(
         version = str(info.registered_model_version)
         with clock.stage("promote"):
             decision = registry.promote_if_better(
-                registry.client(), settings.model_name, version, ratio
+                tracking.client(), settings.model_name, version, ratio
             )
-        registry.log_metrics({f"seconds.{k}": v for k, v in clock.seconds.items()})
+        tracking.log_metrics({f"seconds.{k}": v for k, v in clock.seconds.items()})
     return TrainOutcome(
         run_id=run_id,
         model_version=version,

@@ -65,13 +65,14 @@ def run_whatif(
     log: bool = False,
 ) -> WhatIfOutcome:
     """Load the model, run, write and log; every failure a `DelaiError`."""
-    from forecasting import registry
+    from forecasting import registry, tracking
     from forecasting.whatif import goal_seek, run_scenario
+    from training import whatif_runs
 
     scenario = asked if isinstance(asked, Scenario) else None
     request = asked if isinstance(asked, GoalSeekRequest) else None
     result: ScenarioResult | None = None
-    registry.configure_tracking(settings, experiment=None)
+    tracking.configure_tracking(settings, experiment=None)
     uri = model_uri or registry.champion_uri(settings.model_name)
     forecaster, info = registry.load_forecaster(uri)
     baseline = getattr(forecaster, "planning_", None)
@@ -92,8 +93,8 @@ def run_whatif(
     written = _write(out, result, answer, figure) if out else {}
     run_id = None
     if log and result is not None and figure is not None:
-        registry.configure_tracking(settings, registry.WHATIF_EXPERIMENT)
-        run_id = registry.log_scenario_run(
+        tracking.configure_tracking(settings, whatif_runs.WHATIF_EXPERIMENT)
+        run_id = whatif_runs.log_scenario_run(
             result, figure=figure, model_uri=uri, model_version=info.model_version, goal_seek=answer
         )
     return WhatIfOutcome(result, answer, info, written, run_id)

@@ -50,11 +50,11 @@ def register(settings: Settings, forecaster: Forecaster, *, champion: bool) -> s
     training would; give it the champion alias if asked. Returns the version."""
     from mlflow.tracking import MlflowClient
 
-    from forecasting import registry
+    from forecasting import registry, tracking
     from training.train import input_example
 
-    registry.configure_tracking(settings, "serving-test")
-    with registry.tracked_run("serving-test"):
+    tracking.configure_tracking(settings, "serving-test")
+    with tracking.tracked_run("serving-test"):
         logged = registry.log_forecaster(
             forecaster,
             name="forecaster",

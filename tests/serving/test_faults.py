@@ -27,9 +27,9 @@ def artifact_of(settings: Settings, version: str) -> Path:
     """The pickled forecaster inside a registered version's artifacts, on local disk."""
     from mlflow.tracking import MlflowClient
 
-    from forecasting import registry
+    from forecasting import tracking
 
-    registry.configure_tracking(settings, experiment=None)
+    tracking.configure_tracking(settings, experiment=None)
     found = MlflowClient().get_model_version(settings.model_name, version)
     root = Path(settings.artifact_root)
     (path,) = [p for p in root.rglob("forecaster.pkl") if found.run_id in str(p)] or [

@@ -94,7 +94,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, forecaster: Forecaster) -> d
     """A registry with two versions of the model, version 1 the champion; the server's env."""
     from mlflow.tracking import MlflowClient
 
-    from forecasting import registry
+    from forecasting import registry, tracking
     from training.train import input_example
 
     folder = tmp_path_factory.mktemp("load-store")
@@ -109,9 +109,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, forecaster: Forecaster) -> d
         for name in ("MLFLOW_TRACKING_URI", "DELAI_ARTIFACT_ROOT"):
             patch.setenv(name, env[name])
         settings = Settings()
-        registry.configure_tracking(settings, "load-test")
+        tracking.configure_tracking(settings, "load-test")
         for _ in range(2):
-            with registry.tracked_run("load-test"):
+            with tracking.tracked_run("load-test"):
                 registry.log_forecaster(
                     forecaster,
                     name="forecaster",

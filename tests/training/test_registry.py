@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecasting import registry
+from forecasting import tracking as mlflow_runs
 from forecasting.settings import Settings
 
 NAME = "processing-time"
@@ -35,7 +36,7 @@ def test_artifacts_stay_local_unless_a_server_decides(
 ) -> None:
     settings = _settings(uri, tmp_path, monkeypatch)
     assert settings.tracking_uri == uri
-    location = registry.artifact_location(settings)
+    location = mlflow_runs.artifact_location(settings)
     if local:
         assert location == (tmp_path / "mlartifacts").resolve().as_uri()
     else:
@@ -43,8 +44,8 @@ def test_artifacts_stay_local_unless_a_server_decides(
 
 
 def test_configure_tracking_creates_the_experiment_under_the_artifact_root(tracking: Path) -> None:
-    experiment_id = registry.configure_tracking(Settings(), "delai-test")
-    again = registry.configure_tracking(Settings(), "delai-test")
+    experiment_id = mlflow_runs.configure_tracking(Settings(), "delai-test")
+    again = mlflow_runs.configure_tracking(Settings(), "delai-test")
     assert experiment_id == again
     experiment = MlflowClient().get_experiment(experiment_id)
     assert experiment.artifact_location == (tracking / "mlartifacts").as_uri()
@@ -59,7 +60,7 @@ def _versions(client: MlflowClient, count: int, tmp_path: Path) -> list[str]:
 
 
 def test_promotion_needs_the_baseline_beaten_then_the_champion(tracking: Path) -> None:
-    registry.configure_tracking(Settings(), None)
+    mlflow_runs.configure_tracking(Settings(), None)
     client = MlflowClient()
     v1, v2, v3, v4 = _versions(client, 4, tracking)
 
@@ -79,7 +80,7 @@ def test_promotion_needs_the_baseline_beaten_then_the_champion(tracking: Path) -
 
 
 def test_an_equal_score_does_not_take_the_alias(tracking: Path) -> None:
-    registry.configure_tracking(Settings(), None)
+    mlflow_runs.configure_tracking(Settings(), None)
     client = MlflowClient()
     v1, v2 = _versions(client, 2, tracking)
     assert registry.promote_if_better(client, NAME, v1, 0.9).promoted
@@ -87,10 +88,10 @@ def test_an_equal_score_does_not_take_the_alias(tracking: Path) -> None:
 
 
 def test_the_decision_is_logged_to_the_active_run(tracking: Path) -> None:
-    registry.configure_tracking(Settings(), "delai-test")
+    mlflow_runs.configure_tracking(Settings(), "delai-test")
     client = MlflowClient()
     (v1,) = _versions(client, 1, tracking)
-    with registry.tracked_run("promote") as run_id:
+    with mlflow_runs.tracked_run("promote") as run_id:
         decision = registry.promote_if_better(client, NAME, v1, 0.9)
     logged = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="promotion.json")
     assert json.loads(Path(logged).read_text()) == decision.as_dict()
@@ -98,6 +99,6 @@ def test_the_decision_is_logged_to_the_active_run(tracking: Path) -> None:
 
 
 def test_an_unknown_alias_is_a_clear_error(tracking: Path) -> None:
-    registry.configure_tracking(Settings(), None)
+    mlflow_runs.configure_tracking(Settings(), None)
     with pytest.raises(registry.DelaiError, match="no version of 'processing-time' has the alias"):
         registry.load_forecaster("models:/processing-time@champion")

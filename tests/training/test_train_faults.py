@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from forecasting import registry
+from forecasting import tracking as mlflow_runs
 from forecasting.errors import DelaiError
 from forecasting.forecaster import Forecaster
 from forecasting.settings import Settings
@@ -43,8 +44,8 @@ def _champion(tiny_data: TinyData) -> str:
     forecaster = Forecaster(candidates=("kaplan_meier",)).fit(
         loaded.applications, as_of=loaded.as_of
     )
-    registry.configure_tracking(settings, "earlier")
-    with registry.tracked_run("earlier"):
+    mlflow_runs.configure_tracking(settings, "earlier")
+    with mlflow_runs.tracked_run("earlier"):
         logged = registry.log_forecaster(
             forecaster,
             name="forecaster",
@@ -57,7 +58,7 @@ def _champion(tiny_data: TinyData) -> str:
 
 
 def _train_runs(client: MlflowClient) -> list:
-    found = client.get_experiment_by_name(registry.DEFAULT_EXPERIMENT)
+    found = client.get_experiment_by_name(mlflow_runs.DEFAULT_EXPERIMENT)
     if found is None:
         return []
     return client.search_runs([found.experiment_id], "attributes.run_name = 'train'")

@@ -15,11 +15,13 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from forecasting import registry
+from forecasting import tracking as mlflow_runs
 from forecasting.capacity import validate_capacity
 from forecasting.errors import DelaiError
 from forecasting.forecaster import Forecaster
 from forecasting.settings import Settings
 from forecasting.tables import scan_table
+from training import whatif_runs
 from training.cli import app
 from training.data import load_data
 from training.train import input_example
@@ -51,8 +53,8 @@ def champion(module_tracking: Path, tiny_data: TinyData) -> Champion:
         loaded.applications, as_of=loaded.as_of, capacity=capacity
     )
     assert forecaster.planning_ is not None and forecaster.planning_.has_staff
-    registry.configure_tracking(settings)
-    with registry.tracked_run("train"):
+    mlflow_runs.configure_tracking(settings)
+    with mlflow_runs.tracked_run("train"):
         info = registry.log_forecaster(
             forecaster,
             name="forecaster",
@@ -77,7 +79,7 @@ def test_a_scenario_prints_writes_and_logs(champion: Champion, tmp_path: Path) -
     assert weekly.height > 0 and {"baseline", "scenario"} == set(weekly["variant"])
     assert (out / "whatif.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert '"model_version": "1"' in (out / "whatif.json").read_text()
-    experiment = MlflowClient().get_experiment_by_name(registry.WHATIF_EXPERIMENT)
+    experiment = MlflowClient().get_experiment_by_name(whatif_runs.WHATIF_EXPERIMENT)
     assert experiment is not None
     (run,) = MlflowClient().search_runs([experiment.experiment_id])
     assert run.data.params["scenario"] == "40 more passport staff from March"
