@@ -5,8 +5,10 @@ in the 7 days after each as-of day, and files open at it), the MAE of P50 in day
 published method, P80 and P90 coverage and the P50-P90 width, for every model and for `delai`:
 what users get, each segment answered by the model a training on that as-of day would have
 chosen among the candidates (`forecasting.scores.nested_choice_rows`: origins a horizon before,
-outcomes known by then; extra earlier origins are backtested for it). The targets are checked on
-`delai`:
+outcomes known by then; extra earlier origins are backtested for it), its P80 and P90 then
+recalibrated on those same origins' files as that training would have (`forecasting.calibration`,
+files still open on the day censored there). `delai_raw` is the same choice before that
+recalibration, so its effect shows. The targets are checked on `delai`:
 - simulated surge and outage: MAE(P50) <= 0.5x the published method; steady: <= 1.0x;
 - real logs: <= 0.9x for new requests and <= 0.6x for open files;
 - P80 coverage within 0.77-0.83 for new and open requests on every data set.

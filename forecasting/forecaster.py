@@ -18,8 +18,9 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from forecasting.backtest import BASELINE, JUDGED, KIND, MODEL, weighted, with_judged
+from forecasting.backtest import BASELINE, JUDGED, KIND, MODEL, aggregate, weighted, with_judged
 from forecasting.calendar import business_calendar
+from forecasting.calibration import Calibration
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.models.base import NotFittedError, Segment
@@ -73,7 +74,12 @@ class Forecaster:
         as_of: date,
         capacity: pl.DataFrame | None = None,
         backtest: pl.DataFrame | None = None,
+        backtest_predictions: pl.DataFrame | None = None,
     ) -> Forecaster:
+        """Fit the candidates on `applications` as known at `as_of` and choose one per route on
+        `backtest` (`backtest.backtest`'s frame, or the aggregate of `backtest_predictions`).
+        With the per-file `backtest_predictions`, the served answers are also recalibrated on
+        the files of each route's chosen model (`forecasting.calibration`)."""
         unknown = [c for c in self.candidates if c not in MODELS]
         if unknown:
             raise DelaiError(
@@ -94,9 +100,15 @@ class Forecaster:
         if not self.models_:
             reasons = "; ".join(f"{name}: {why}" for name, why in self.skipped_.items())
             raise DelaiError(f"no candidate model could be fitted as of {as_of}: {reasons}")
+        if backtest is None and backtest_predictions is not None:
+            backtest = aggregate(backtest_predictions)
         self.choice_, self.default_model_ = choose_models(
             backtest, tuple(self.models_), margin=self.choice_margin
         )
+        self.calibration_: Calibration | None = None
+        if backtest_predictions is not None and not backtest_predictions.is_empty():
+            served = route_rows(backtest_predictions, self.choice_, self.default_model_)
+            self.calibration_ = Calibration().fit(served, known_at=as_of)
         self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
         # What planners' what-ifs start from, built from the same data and queue projection.
@@ -144,6 +156,10 @@ class Forecaster:
                 .with_columns(pl.lit(None, dtype=pl.String).alias(CHOSEN_MODEL))
             )
         joined = pl.concat(parts, how="diagonal_relaxed").sort("_row").drop("_row")
+        # Forecasters pickled before the recalibration existed have no such attribute.
+        calibration = getattr(self, "calibration_", None)
+        if calibration is not None:
+            joined = calibration.apply(joined, as_of=self.as_of_)
         return _as_dates(joined, self.delivery_lag_, self.as_of_, self.country)
 
     def _check_fitted(self) -> None:

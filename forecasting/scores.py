@@ -10,18 +10,21 @@ data windows comparable; lower is better and below 1 beats what governments publ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
 import polars as pl
 
 from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, OPEN_DAYS, aggregate
+from forecasting.calibration import Calibration
 from forecasting.forecaster import Forecaster, choose_models, route_rows
 from forecasting.schema import AS_OF, SUBMITTED_ON
 
 FORECASTER = "forecaster"
 # The nested figure: at each scored origin, the choice a training that day would have made.
 NESTED = "delai"
+# The same, before the final recalibration: what the chosen models alone would have answered.
+NESTED_RAW = "delai_raw"
 
 
 def chosen_rows(results: pl.DataFrame, forecaster: Forecaster) -> pl.DataFrame:
@@ -39,17 +42,19 @@ def nested_choice_rows(
     *,
     window_days: int = 84,
     margin: float = 0.0,
+    calibration: Callable[[], Calibration] | None = Calibration,
 ) -> pl.DataFrame:
     """What users would have got: at each scored origin T, each segment and request kind answered
-    by the model a training on T would have chosen, relabelled as model `delai` (aggregated like
-    `backtest`).
+    by the model a training on T would have chosen, recalibrated as that training would have,
+    as model `delai`, and before the recalibration as `delai_raw` (aggregated like `backtest`).
 
-    The choice sees only what was known at T, as `delai train` does: origins at least the
-    horizon `horizons[T]` before T (the latest within `window_days` of the latest such origin),
-    scored on the files whose outcome was in by T. With no such origin the first candidate
-    answers, as a Forecaster fitted without a backtest would. `predictions` is the per-file
-    frame of `backtest.backtest_predictions` for the candidates, at those origins and at T;
-    `margin` is the Forecaster's `choice_margin`.
+    The choice and the calibration see only what was known at T, as `delai train` does: origins
+    at least the horizon `horizons[T]` before T (the latest within `window_days` of the latest
+    such origin), outcomes in by T (files still open at T are censored there). With no such
+    origin the first candidate answers, uncalibrated, as a Forecaster fitted without a backtest
+    would. `predictions` is the per-file frame of `backtest.backtest_predictions` for the
+    candidates, at those origins and at T; `margin` is the Forecaster's `choice_margin`;
+    `calibration` makes an unfitted `Calibration` (None: `delai_raw` only).
     """
     parts = []
     origins = sorted(set(predictions.get_column(AS_OF).to_list()))
@@ -72,7 +77,12 @@ def nested_choice_rows(
             aggregate(seen) if window else None, candidates, margin=margin
         )
         routed = route_rows(predictions.filter(pl.col(AS_OF) == as_of), choice, default)
-        parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
+        parts.append(routed.with_columns(pl.lit(NESTED_RAW).alias(MODEL)))
+        if calibration is not None and window:
+            fitted = calibration().fit(route_rows(seen, choice, default), known_at=as_of)
+            routed = fitted.apply(routed, as_of=as_of)
+        if calibration is not None:
+            parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
     return aggregate(pl.concat(parts)) if parts else pl.DataFrame()
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 
 from forecasting import registry, tracking
-from forecasting.backtest import backtest, summarise
+from forecasting.backtest import aggregate, backtest_predictions, summarise
 from forecasting.forecaster import Forecaster
 from forecasting.models import MODELS
 from forecasting.promotion import PromotionDecision
@@ -75,16 +75,22 @@ def train(
         )
     compared = dict.fromkeys((*BACKTEST_MODELS, *candidates))
     with clock.stage("backtest"), progress("backtesting") as update:
-        results = backtest(
+        # Per file, so the final recalibration learns from the same fits the choice is made on.
+        predictions = backtest_predictions(
             loaded.applications,
             {name: MODELS[name] for name in compared},
             window.origins,
             capacity=loaded.capacity,
             progress=update,
         )
+        results = aggregate(predictions)
     with clock.stage("fit"):
         forecaster = Forecaster(candidates=candidates).fit(
-            loaded.applications, as_of=loaded.as_of, capacity=loaded.capacity, backtest=results
+            loaded.applications,
+            as_of=loaded.as_of,
+            capacity=loaded.capacity,
+            backtest=results,
+            backtest_predictions=predictions,
         )
         scored = pl.concat([results, chosen_rows(results, forecaster)], how="vertical_relaxed")
         summary = summarise(scored)
@@ -124,6 +130,8 @@ def train(
                 },
                 "model/choice.json",
             )
+            if forecaster.calibration_ is not None:
+                tracking.log_frame(forecaster.calibration_.table_, "model/calibration.csv")
         with clock.stage("log_model"):
             info = registry.log_forecaster(
                 forecaster,

@@ -67,7 +67,7 @@ class ProcessingTimeModel(ABC):
         )
         good = checked.filter(pl.col(ERROR).is_null())
         days = self._predict(good) if good.height else np.zeros((0, len(QUANTILE_DAYS)))
-        days = _enforce_invariants(days, good.get_column(SUBMITTED_ON), self.as_of_)
+        days = enforce_invariants(days, good.get_column(SUBMITTED_ON), self.as_of_)
         answered = good.with_columns(
             pl.Series(name, days[:, i], dtype=pl.Float64, nan_to_null=True)
             for i, name in enumerate(QUANTILE_DAYS)
@@ -124,7 +124,7 @@ def _request_errors(segments: frozenset[Segment], as_of: date) -> pl.Expr:
     )
 
 
-def _enforce_invariants(
+def enforce_invariants(
     days: npt.NDArray[np.float64], submitted: pl.Series, as_of: date
 ) -> npt.NDArray[np.float64]:
     """Open files finish after the as-of day; quantiles never cross."""

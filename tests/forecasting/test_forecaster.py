@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import timedelta
 
 import polars as pl
 import pytest
+from polars.testing import assert_series_equal
 
 from forecasting.asof import as_known_at
 from forecasting.backtest import aggregate, backtest_predictions
@@ -109,3 +112,57 @@ def test_waiting_and_new_files_are_answered_by_their_own_choice(small_world) -> 
     accuracy = forecaster.accuracy_[segment]
     # Both kinds' chosen rows: 20 files, mean MAE of 1.0 and 2.0.
     assert accuracy.files_scored == 20 and accuracy.mae_p50_days == pytest.approx(1.5)
+
+
+def _too_early(as_of, segment, files: int = 60) -> pl.DataFrame:
+    """Backtest files of Kaplan-Meier, open at an origin 60 days before `as_of`, that took 30
+    more days where it said 7 (P80) and 9 (P90)."""
+    origin = as_of - timedelta(days=60)
+    return pl.DataFrame(
+        {
+            "as_of": [origin] * files,
+            "model": "kaplan_meier",
+            **dict(zip(("service", "channel", "region"), segment, strict=True)),
+            "submitted_on": [origin - timedelta(days=5)] * files,
+            "kind": "open",
+            "actual_days": [35] * files,
+            "p50_days": [10.0] * files,
+            "p80_days": [12.0] * files,
+            "p90_days": [14.0] * files,
+        }
+    )
+
+
+def test_the_served_upper_quantiles_are_recalibrated_and_old_pickles_still_answer(
+    small_world,
+) -> None:
+    applications, end = small_world
+    as_of = end - timedelta(days=30)
+    known = as_known_at(applications.lazy(), as_of).collect()
+    segment = ("passport_adult", "online", "ON")
+    forecaster = Forecaster(candidates=("kaplan_meier",)).fit(
+        known, as_of=as_of, backtest_predictions=_too_early(as_of, segment)
+    )
+    assert forecaster.choice_[(*segment, "open")] == "kaplan_meier"
+    table = forecaster.calibration_.table_
+    assert table.filter(pl.col("kind") == "open")["correction"].to_list() == [0.0, 0.5, 0.5]
+    requests = pl.DataFrame(
+        {
+            "service": segment[0],
+            "channel": segment[1],
+            "region": segment[2],
+            SUBMITTED_ON: [as_of - timedelta(days=d) for d in (40, 20, 3, 0)]
+            + [as_of + timedelta(days=2)],
+        }
+    )
+    served = forecaster.estimate(requests)
+    # A Forecaster pickled before the recalibration existed has no such attribute.
+    old = copy.copy(forecaster)
+    del old.calibration_
+    unpickled = pickle.loads(pickle.dumps(old))
+    raw = unpickled.estimate(requests)
+    assert raw.get_column(QUANTILE_DAYS[1]).null_count() == 0
+    assert_series_equal(served.get_column(QUANTILE_DAYS[0]), raw.get_column(QUANTILE_DAYS[0]))
+    later = served.get_column(QUANTILE_DAYS[1]) - raw.get_column(QUANTILE_DAYS[1])
+    # Waiting files later; the new file's kind had no backtest files, so it is as answered.
+    assert (later.head(4) > 0).all() and later[4] == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import polars as pl
@@ -13,6 +13,7 @@ from forecasting.forecaster import choose_models
 from forecasting.scores import (
     FORECASTER,
     NESTED,
+    NESTED_RAW,
     chosen_rows,
     nested_choice_rows,
     pinball_ratio,
@@ -121,14 +122,45 @@ PREDICTIONS = pl.DataFrame(
 )
 def test_nested_choice_sees_only_what_a_training_on_the_day_knew(horizon, chosen_mae) -> None:
     nested = nested_choice_rows(PREDICTIONS, [T], {T: horizon}, ["a", "b"])
-    assert nested.get_column("model").to_list() == [NESTED]
-    assert nested.get_column("as_of").to_list() == [T]
-    assert nested.get_column("mae_p50").to_list() == [chosen_mae]
+    # Served (recalibrated) and as the chosen model answered.
+    assert nested.get_column("model").to_list() == [NESTED, NESTED_RAW]
+    assert nested.get_column("as_of").to_list() == [T, T]
+    raw = nested.filter(pl.col("model") == NESTED_RAW)
+    assert raw.get_column("mae_p50").to_list() == [chosen_mae]
 
 
 def test_nested_choice_follows_the_candidates_order_without_history() -> None:
-    nested = nested_choice_rows(PREDICTIONS, [T], {T: 200}, ["b", "a"])
+    nested = nested_choice_rows(PREDICTIONS, [T], {T: 200}, ["b", "a"], calibration=None)
+    assert nested.get_column("model").to_list() == [NESTED_RAW]
     assert nested.get_column("mae_p50").to_list() == [3.0]
+
+
+def _late_files(origin: date, count: int) -> list[dict[str, object]]:
+    """New files at `origin` that took 30 days where the model said 3 at P80 and P90."""
+    return [
+        {**_file(origin, "a", origin + timedelta(days=1), 30, 2.0), "kind": "new"}
+        | {"p80_days": 3.0, "p90_days": 3.0}
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("horizon", "calibrated"), [(40, True), (20, False)])
+def test_the_nested_recalibration_learns_only_outcomes_known_on_the_day(
+    horizon: int, calibrated: bool
+) -> None:
+    """Files at D1 that the model answered far too early: by T their outcomes are in when
+    they were submitted 40 days before, and the served P80 moves later; when they were
+    submitted 20 days before, all are still open at T, and nothing is corrected."""
+    origin = T - timedelta(days=horizon + 1)
+    late = pl.DataFrame(
+        [*_late_files(origin, 50), _file(T, "a", T + timedelta(days=1), 3, 2.0)]
+    ).with_columns(
+        pl.when(pl.col("as_of") == T).then(pl.lit("new")).otherwise(pl.col("kind")).alias("kind")
+    )
+    nested = nested_choice_rows(late, [T], {T: horizon}, ["a"])
+    coverage = dict(zip(nested["model"], nested["coverage_p80"], strict=True))
+    assert coverage[NESTED_RAW] == 0.0
+    assert coverage[NESTED] == (1.0 if calibrated else 0.0)
 
 
 def test_the_choice_is_made_per_segment_and_request_kind() -> None:

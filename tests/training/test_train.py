@@ -87,6 +87,7 @@ def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data:
         "backtest/backtest.parquet",
         "backtest/summary.csv",
         "data/segments.csv",
+        "model/calibration.csv",
         "plots/calibration.png",
         "plots/coverage_over_time.png",
         "plots/mae_p50_over_time.png",
@@ -94,6 +95,29 @@ def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data:
         "validation/applications.json",
         "validation/capacity.json",
     } <= logged
+
+
+def test_training_logs_the_recalibration_it_serves_with(trained: Trained) -> None:
+    """Per request kind and quantile: files, still open, correction, coverage before and after;
+    the median is never corrected."""
+    run_id = trained.client.get_model_version(MODEL_NAME, "1").run_id
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="model/calibration.csv")
+    table = pl.read_csv(path)
+    assert table.columns == [
+        "kind",
+        "quantile",
+        "files",
+        "censored",
+        "correction",
+        "coverage_raw",
+        "coverage",
+    ]
+    assert set(table.get_column("kind")) <= {"new", "open"} and table.height > 0
+    assert (table.get_column("files") > 0).all()
+    assert (
+        table.filter(pl.col("quantile") == 0.5).get_column("correction").to_list()
+        == [0.0] * table.filter(pl.col("quantile") == 0.5).height
+    )
 
 
 def test_worse_candidate_does_not_take_the_champion(trained: Trained, tiny_data: TinyData) -> None:
