@@ -54,15 +54,21 @@ def survival_at(curve: SurvivalCurve, t: npt.NDArray[np.float64]) -> npt.NDArray
 
 
 def conditional_quantiles(
-    curve: SurvivalCurve, waited: npt.NDArray[np.float64], quantiles: tuple[float, ...]
+    curve: SurvivalCurve,
+    waited: npt.NDArray[np.float64],
+    quantiles: tuple[float, ...] | npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
     """Quantiles of total duration given it exceeds `waited` (negative waited: unconditional).
 
+    `quantiles` is one tuple for every row, or an array (rows, quantiles) of each row's own
+    levels: a proportional-hazards curve S0(t)^r asks S0 for level 1 - (1 - q)^(1/r).
     Beyond the last observed time the tail is extrapolated as exponential with the curve's
     average hazard, so a long wait still gets a finite, growing answer.
     """
+    levels = np.asarray(quantiles, dtype=np.float64)
+    levels = levels[None, :] if levels.ndim == 1 else levels
     s_w = np.where(waited >= 0, survival_at(curve, np.maximum(waited, 0.0)), 1.0)
-    targets = (1.0 - np.asarray(quantiles))[None, :] * s_w[:, None]
+    targets = (1.0 - levels) * s_w[:, None]
     # surv is non-increasing: search on its negation, which is non-decreasing.
     idx = np.searchsorted(-curve.surv, -targets, side="left")
     reached = idx < curve.times.size
@@ -73,9 +79,7 @@ def conditional_quantiles(
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = t_end + np.log(np.maximum(s_end, 1e-12) / targets) / hazard
     beyond_all = (s_w <= 0.0)[:, None]
-    exhausted = np.maximum(waited, 0.0)[:, None] + (-np.log(1.0 - np.asarray(quantiles))) * (
-        curve.mean_days
-    )
+    exhausted = np.maximum(waited, 0.0)[:, None] + (-np.log(1.0 - levels)) * curve.mean_days
     result = np.where(reached, inside, np.maximum(tail, t_end))
     return np.where(beyond_all, exhausted, result)
 
