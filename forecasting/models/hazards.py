@@ -147,13 +147,12 @@ class ProportionalHazards(ProcessingTimeModel):
         exog = _design(files, queue, channels, regions, center)
         t = files.get_column(_T).to_numpy()
         status = files.get_column(_EVENT).to_numpy().astype(np.int64)
-        params = _cox_params(t, status, exog)
+        params, times, surv = _cox(t, status, exog)
         if not np.all(np.isfinite(params)):
             raise DelaiError(
                 f"{type(self).__name__}: the Cox fit of service {service} did not converge "
                 f"({files.height} files, {done.height} completed); fit it on a longer history"
             )
-        times, surv = _baseline_survival(t, status, exog @ params)
         mean_days = float(done.get_column(_T).mean())  # type: ignore[arg-type]
         return ServiceFit(
             channels=channels,
@@ -248,30 +247,28 @@ def _indicator_levels(done: pl.Series, min_events: int) -> tuple[str, ...]:
     return tuple(sorted(names[1:]))
 
 
-def _cox_params(t: _F, status: _I, exog: _F) -> _F:
-    """Breslow partial-likelihood coefficients (none without covariates)."""
-    if exog.shape[1] == 0:
-        return np.zeros(0)
-    return np.asarray(PHReg(t, exog, status=status, ties="breslow").fit().params, dtype=np.float64)
-
-
-def _baseline_survival(t: _F, status: _I, linear: _F) -> tuple[_F, _F]:
-    """Event times and the right-continuous Breslow baseline survival S0(t) = P(T > t | x = 0).
+def _cox(t: _F, status: _I, exog: _F) -> tuple[_F, _F, _F]:
+    """Breslow partial-likelihood coefficients (none without covariates), then the event times
+    and the right-continuous baseline survival S0(t) = P(T > t | x = 0) at them.
 
     PHReg's `baseline_cumulative_hazard` gives at each event time the hazard accumulated before
     it (its own events excluded): shifted one step, and the last step's events added, it is
     the cumulative hazard up to and including each time, which `SurvivalCurve` expects.
     """
-    exog = np.zeros((t.size, 1))
-    # The linear predictor enters as an offset, so the zero column's coefficient is irrelevant.
-    model = PHReg(t, exog, status=status, offset=linear, ties="breslow")
-    times, before, _ = model.baseline_cumulative_hazard(np.zeros(1))[0]
+    covariates = exog.shape[1] > 0
+    # Without covariates a zero column with a zero coefficient gives the Breslow baseline.
+    model = PHReg(t, exog if covariates else np.zeros((t.size, 1)), status=status, ties="breslow")
+    params = np.asarray(model.fit().params, dtype=np.float64) if covariates else np.zeros(0)
+    if not np.all(np.isfinite(params)):
+        return params, np.zeros(0), np.zeros(0)
+    times, before, _ = model.baseline_cumulative_hazard(params if covariates else np.zeros(1))[0]
     times = np.asarray(times, dtype=np.float64)
+    before = np.asarray(before, dtype=np.float64)
     last = times[-1]
     at_last = float(np.count_nonzero((t == last) & (status == 1)))
-    at_risk = float(np.exp(linear[t >= last]).sum())
-    cumulative = np.append(np.asarray(before, dtype=np.float64)[1:], before[-1] + at_last / at_risk)
-    return times, np.exp(-cumulative)
+    at_risk = float(np.exp(exog[t >= last] @ params).sum())
+    cumulative = np.append(before[1:], before[-1] + at_last / at_risk)
+    return params, times, np.exp(-cumulative)
 
 
 def _epoch_day(day: date) -> int:
