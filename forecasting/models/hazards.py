@@ -3,10 +3,14 @@
 One statsmodels `PHReg` per service pools its channels and regions, so a sparse segment borrows
 the service's baseline and differs from it only by its indicators' hazard ratios (a level with
 fewer than `min_events` completions is pooled into the reference). Files submitted in the
-trailing `window_days` enter right-censored at the as-of day. The queue covariate is the days of
-work ahead of a file on its submission day, as the segment stood at the end of that day: its open
-files over its completions per day in the `queue_days` before. A file not yet submitted gets the
-segment's queue at the as-of day, the latest known.
+trailing `window_days` enter right-censored at the as-of day. The queue covariate is log(1 + days
+of work ahead) of a file on its submission day, as its segment stood at the end of that day: its
+open files over its completions per day in the `queue_days` before. A file not yet submitted gets
+the segment's queue at the as-of day, the latest known. The hazard ratio is not extrapolated past
+the queues the fit saw. `queue_strata` > 1 also gives files of short and long queues baselines of
+their own (a FIFO queue shifts durations more than it scales hazards); it is off by default: on
+a log whose queue grows with calendar time, the longest-queue stratum is the most recent one and
+its baseline the least followed up (see experiments/compare_phreg.py for the measured trade-off).
 
 With r = exp(x.b), S(t | x) = S0(t)^r, so the quantile q of a file that has waited w days is the
 baseline's conditional quantile at level 1 - (1 - q)^(1/r): the survival curve's own maths
@@ -40,21 +44,29 @@ _MAX_LINEAR = 20.0
 
 @dataclass(frozen=True)
 class ServiceFit:
-    """One service's fitted hazard: indicator levels, coefficients and baseline survival."""
+    """One service's fitted hazard: indicator levels, coefficients and baseline survivals."""
 
     channels: tuple[str, ...]  # levels with an indicator; the others share the reference
     regions: tuple[str, ...]
-    uses_queue: bool
-    queue_center: float  # mean log(1 + days of work ahead) of the sample, subtracted
+    uses_queue: bool  # log(1 + days of work ahead) is a covariate
+    queue_center: float  # its mean in the sample, subtracted
+    queue_range: tuple[float, float]  # its least and greatest in the sample
+    queue_edges: _F  # inner edges of the queue strata in log(1 + days of work ahead)
     params: _F  # channels, then regions, then the queue, as in `design`
-    baseline: SurvivalCurve  # S0: reference channel and region, average queue
+    baselines: tuple[SurvivalCurve, ...]  # S0 per queue stratum: reference levels, mean queue
     files: int  # files the fit used, after sampling
     events: int
 
     def design(self, files: pl.DataFrame, queue_days: _F) -> _F:
         """The covariate matrix of files, columns in the order of `params`."""
         center = self.queue_center if self.uses_queue else None
-        return _design(files, queue_days, self.channels, self.regions, center)
+        # The hazard ratio is not extrapolated past the queues the fit has seen.
+        seen = np.clip(np.log1p(queue_days), *self.queue_range)
+        return _design(files, np.expm1(seen), self.channels, self.regions, center)
+
+    def stratum(self, queue_days: _F) -> _I:
+        """Each file's queue stratum, an index into `baselines`."""
+        return np.searchsorted(self.queue_edges, np.log1p(queue_days), side="right")
 
 
 class ProportionalHazards(ProcessingTimeModel):
@@ -70,6 +82,7 @@ class ProportionalHazards(ProcessingTimeModel):
         min_events: int = 30,
         max_files: int = 20_000,
         use_queue: bool = True,
+        queue_strata: int = 1,
         random_state: int = 0,
     ) -> None:
         self.window_days = window_days
@@ -77,6 +90,7 @@ class ProportionalHazards(ProcessingTimeModel):
         self.min_events = min_events
         self.max_files = max_files
         self.use_queue = use_queue
+        self.queue_strata = queue_strata
         self.random_state = random_state
 
     def _fit(
@@ -142,25 +156,30 @@ class ProportionalHazards(ProcessingTimeModel):
         regions = _indicator_levels(done.get_column(REGION), self.min_events)
         queue = files.get_column(_QUEUE).to_numpy()
         log_queue = np.log1p(queue)
-        uses_queue = self.use_queue and done.height >= self.min_events and np.ptp(log_queue) > 0
+        enough = done.height >= self.min_events and np.ptp(log_queue) > 0
+        uses_queue = self.use_queue and enough
         center = float(log_queue.mean()) if uses_queue else None
         exog = _design(files, queue, channels, regions, center)
         t = files.get_column(_T).to_numpy()
         status = files.get_column(_EVENT).to_numpy().astype(np.int64)
-        params, times, surv = _cox(t, status, exog)
+        edges, stratum = _queue_strata(
+            log_queue, status, self.queue_strata if enough else 1, self.min_events
+        )
+        params, curves = _cox(t, status, exog, stratum)
         if not np.all(np.isfinite(params)):
             raise DelaiError(
                 f"{type(self).__name__}: the Cox fit of service {service} did not converge "
                 f"({files.height} files, {done.height} completed); fit it on a longer history"
             )
-        mean_days = float(done.get_column(_T).mean())  # type: ignore[arg-type]
         return ServiceFit(
             channels=channels,
             regions=regions,
             uses_queue=uses_queue,
             queue_center=center or 0.0,
+            queue_range=(float(log_queue.min()), float(log_queue.max())),
+            queue_edges=edges,
             params=params,
-            baseline=SurvivalCurve(times, surv, max(mean_days, 1.0)),
+            baselines=tuple(curves[_nearest(curves, k)] for k in range(edges.size + 1)),
             files=files.height,
             events=done.height,
         )
@@ -175,15 +194,15 @@ class ProportionalHazards(ProcessingTimeModel):
                 continue
             submitted = group.get_column(SUBMITTED_ON).cast(pl.Int64).to_numpy()
             queue = self._queue_at(group, np.minimum(submitted, today))
-            linear = np.clip(
-                fitted.design(group, queue) @ fitted.params,
-                -_MAX_LINEAR,
-                _MAX_LINEAR,
-            )
+            linear = np.clip(fitted.design(group, queue) @ fitted.params, -_MAX_LINEAR, _MAX_LINEAR)
+            levels = baseline_levels(QUANTILES, np.exp(linear))
             waited = waited_days(group.get_column(SUBMITTED_ON), self.as_of_).astype(np.float64)
-            out[group.get_column("_i").to_numpy()] = conditional_quantiles(
-                fitted.baseline, waited, baseline_levels(QUANTILES, np.exp(linear))
-            )
+            rows = group.get_column("_i").to_numpy()
+            stratum = fitted.stratum(queue)
+            for k, baseline in enumerate(fitted.baselines):
+                own = stratum == k
+                if own.any():
+                    out[rows[own]] = conditional_quantiles(baseline, waited[own], levels[own])
         return out
 
     def _queue_at(self, files: pl.DataFrame, days: _I) -> _F:
@@ -247,9 +266,9 @@ def _indicator_levels(done: pl.Series, min_events: int) -> tuple[str, ...]:
     return tuple(sorted(names[1:]))
 
 
-def _cox(t: _F, status: _I, exog: _F) -> tuple[_F, _F, _F]:
-    """Breslow partial-likelihood coefficients (none without covariates), then the event times
-    and the right-continuous baseline survival S0(t) = P(T > t | x = 0) at them.
+def _cox(t: _F, status: _I, exog: _F, stratum: _I) -> tuple[_F, dict[int, SurvivalCurve]]:
+    """Breslow partial-likelihood coefficients (none without covariates) and, per stratum with
+    an event, the right-continuous baseline survival S0(t) = P(T > t | x = 0) at its event times.
 
     PHReg's `baseline_cumulative_hazard` gives at each event time the hazard accumulated before
     it (its own events excluded): shifted one step, and the last step's events added, it is
@@ -257,18 +276,51 @@ def _cox(t: _F, status: _I, exog: _F) -> tuple[_F, _F, _F]:
     """
     covariates = exog.shape[1] > 0
     # Without covariates a zero column with a zero coefficient gives the Breslow baseline.
-    model = PHReg(t, exog if covariates else np.zeros((t.size, 1)), status=status, ties="breslow")
+    model = PHReg(
+        t,
+        exog if covariates else np.zeros((t.size, 1)),
+        status=status,
+        strata=stratum,
+        ties="breslow",
+    )
     params = np.asarray(model.fit().params, dtype=np.float64) if covariates else np.zeros(0)
     if not np.all(np.isfinite(params)):
-        return params, np.zeros(0), np.zeros(0)
-    times, before, _ = model.baseline_cumulative_hazard(params if covariates else np.zeros(1))[0]
-    times = np.asarray(times, dtype=np.float64)
-    before = np.asarray(before, dtype=np.float64)
-    last = times[-1]
-    at_last = float(np.count_nonzero((t == last) & (status == 1)))
-    at_risk = float(np.exp(exog[t >= last] @ params).sum())
-    cumulative = np.append(before[1:], before[-1] + at_last / at_risk)
-    return params, times, np.exp(-cumulative)
+        return params, {}
+    risk = np.exp(exog @ params)
+    labels = model.surv.stratum_names  # the strata with an event, in the order of the curves
+    curves = {}
+    for label, (times, before, _) in zip(
+        labels, model.baseline_cumulative_hazard(params if covariates else np.zeros(1)), strict=True
+    ):
+        own = stratum == label
+        times = np.asarray(times, dtype=np.float64)
+        before = np.asarray(before, dtype=np.float64)
+        last = times[-1]
+        at_last = float(np.count_nonzero(own & (t == last) & (status == 1)))
+        at_risk = float(risk[own & (t >= last)].sum())
+        cumulative = np.append(before[1:], before[-1] + at_last / at_risk)
+        done = own & (status == 1)
+        curves[int(label)] = SurvivalCurve(
+            times, np.exp(-cumulative), max(float(t[done].mean()), 1.0)
+        )
+    return params, curves
+
+
+def _queue_strata(log_queue: _F, status: _I, most: int, min_events: int) -> tuple[_F, _I]:
+    """Inner edges of up to `most` strata of equal files by queue, as many as leave each with
+    `min_events` completions, and each file's stratum."""
+    for strata in range(max(most, 1), 0, -1):
+        edges = np.unique(np.quantile(log_queue, np.arange(1, strata) / strata))
+        stratum = np.searchsorted(edges, log_queue, side="right")
+        events = np.bincount(stratum, weights=status, minlength=edges.size + 1)
+        if strata == 1 or events.min() >= min_events:
+            return edges, stratum
+    raise AssertionError("unreachable: one stratum is always accepted")
+
+
+def _nearest(curves: dict[int, SurvivalCurve], stratum: int) -> int:
+    """The stratum itself if it has a curve, else the nearest one that has."""
+    return min(curves, key=lambda k: (abs(k - stratum), k))
 
 
 def _epoch_day(day: date) -> int:

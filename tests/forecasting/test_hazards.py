@@ -14,7 +14,7 @@ from forecasting.asof import as_known_at
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, KaplanMeier, ProportionalHazards
 from forecasting.models.base import waited_days
-from forecasting.models.hazards import _cox, _days_of_work_ahead, baseline_levels
+from forecasting.models.hazards import _cox, _days_of_work_ahead, _queue_strata, baseline_levels
 from forecasting.schema import QUANTILE_DAYS, QUANTILES, SEGMENT, SUBMITTED_ON
 
 START = date(2023, 1, 1)
@@ -159,11 +159,21 @@ def test_nothing_after_as_of_changes_the_answers(world, shift: int, extra: int, 
 def test_baseline_is_the_right_continuous_breslow_estimate() -> None:
     t = np.array([1.0, 1.0, 2.0, 3.0, 3.0, 4.0])
     status = np.array([1, 1, 1, 0, 1, 1])
-    params, times, surv = _cox(t, status, np.zeros((6, 0)))
+    params, curves = _cox(t, status, np.zeros((6, 0)), np.zeros(6, dtype=np.int64))
     # Without covariates Breslow is Nelson-Aalen: 2/6 at 1, then 1/4, 1/3 and 1/1.
-    assert params.size == 0
-    assert times.tolist() == [1.0, 2.0, 3.0, 4.0]
-    assert np.allclose(-np.log(surv), np.cumsum([2 / 6, 1 / 4, 1 / 3, 1.0]))
+    assert params.size == 0 and list(curves) == [0]
+    assert curves[0].times.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert np.allclose(-np.log(curves[0].surv), np.cumsum([2 / 6, 1 / 4, 1 / 3, 1.0]))
+
+
+def test_each_stratum_has_its_own_baseline() -> None:
+    t = np.array([1.0, 2.0, 2.0, 5.0, 6.0, 6.0])
+    status = np.array([1, 1, 0, 1, 0, 1])
+    stratum = np.array([0, 0, 0, 1, 1, 1])
+    _, curves = _cox(t, status, np.zeros((6, 0)), stratum)
+    assert curves[0].times.tolist() == [1.0, 2.0] and curves[1].times.tolist() == [5.0, 6.0]
+    assert np.allclose(-np.log(curves[0].surv), [1 / 3, 1 / 3 + 1 / 2])
+    assert np.allclose(-np.log(curves[1].surv), [1 / 3, 1 / 3 + 1 / 2])
 
 
 def test_baseline_levels_are_the_quantiles_of_s0_to_the_power_r() -> None:
@@ -181,6 +191,32 @@ def test_days_of_work_ahead_are_open_files_over_recent_completions_per_day() -> 
     queue = _days_of_work_ahead(submitted, completed, 0, 2, window=28)
     # Day 0: 4 open, (0 + 1) done in 1 day; day 1: 2 open, 3 in 2 days; day 2: 3 open, 3 in 3.
     assert queue.tolist() == pytest.approx([4.0, 2 / 1.5, 3.0])
+
+
+def test_queue_strata_each_keep_enough_completions(world) -> None:
+    applications, _, _ = world
+    as_of = START + timedelta(days=480)
+    known = as_known_at(applications.lazy(), as_of).collect()
+    model = ProportionalHazards(queue_strata=5, min_events=300).fit(known, as_of=as_of)
+    fitted = model.services_["benefit"]
+    assert 1 < len(fitted.baselines) <= 5
+    assert all(curve.times.size > 0 for curve in fitted.baselines)
+    requests = applications.filter(
+        pl.col(SUBMITTED_ON).is_between(as_of - timedelta(days=200), as_of + timedelta(days=30))
+    ).select(*SEGMENT, SUBMITTED_ON)
+    days = model._predict(requests)
+    assert np.all(np.isfinite(days)) and np.all(np.diff(days, axis=1) >= 0)
+
+
+def test_queue_strata_are_merged_until_each_has_enough_completions() -> None:
+    log_queue = np.linspace(0.0, 1.0, 100)
+    # 80 completions, none among the 20 shortest queues: five strata of 20 files would leave
+    # one without any, four and three one with fewer than 20; two halves have 30 and 50.
+    status = (np.arange(100) >= 20).astype(np.int64)
+    edges, stratum = _queue_strata(log_queue, status, 5, 20)
+    events = np.bincount(stratum, weights=status)
+    assert edges.size == 1 and events.min() >= 20
+    assert _queue_strata(log_queue, status, 5, 1000)[0].size == 0
 
 
 def test_sampling_keeps_fits_reproducible(world) -> None:
