@@ -76,11 +76,8 @@ def conditional_quantiles(
     t_end = curve.times[-1] if curve.times.size else 0.0
     s_end = curve.surv[-1] if curve.surv.size else 1.0
     hazard = -np.log(s_end) / t_end if 0.0 < s_end < 1.0 and t_end > 0 else 1.0 / curve.mean_days
-    # A wait past the last observed time is in the tail too: S(w) = s_end e^(-hazard (w - t_end)),
-    # so the answer is w plus the tail's quantile, never a day the file has already waited.
-    beyond = np.maximum(waited - t_end, 0.0)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        tail = t_end + beyond + np.log(np.maximum(s_end, 1e-12) / targets) / hazard
+        tail = t_end + np.log(np.maximum(s_end, 1e-12) / targets) / hazard
     beyond_all = (s_w <= 0.0)[:, None]
     exhausted = np.maximum(waited, 0.0)[:, None] + (-np.log(1.0 - levels)) * curve.mean_days
     result = np.where(reached, inside, np.maximum(tail, t_end))

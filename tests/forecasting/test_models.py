@@ -148,15 +148,6 @@ def test_conditional_quantiles_condition_on_waiting() -> None:
     assert waited.tolist() == [15.0, 20.0]
 
 
-def test_a_wait_past_the_last_observed_time_is_answered_from_the_tail() -> None:
-    # Half still open at 20 days, the last time seen: the tail's hazard is log(2) / 20 a day.
-    curve = SurvivalCurve(times=np.array([10.0, 20.0]), surv=np.array([0.75, 0.5]), mean_days=15.0)
-    answers = conditional_quantiles(curve, np.array([20.0, 100.0]), (0.5, 0.8))
-    # Memoryless beyond 20 days: the wait plus the tail's quantiles, 20 and 46.4 days.
-    assert answers[0] == pytest.approx([40.0, 20 + 20 * np.log(5) / np.log(2)])
-    assert answers[1] == pytest.approx(answers[0] + 80.0)
-
-
 def test_reach_offsets_follow_cumulative_capacity() -> None:
     capacity = np.array([0.0, 2.0, 2.0, 0.0, 2.0])
     assert reach_offsets(np.array([1.0, 2.0, 3.0, 6.0]), capacity).tolist() == [2, 2, 3, 5]
