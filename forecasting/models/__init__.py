@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from forecasting.models.base import ProcessingTimeModel
 from forecasting.models.boosted import BoostedQuantiles
+from forecasting.models.hazards import ProportionalHazards
 from forecasting.models.published import PublishedPercentile
 from forecasting.models.queue_model import QueueProjection
 from forecasting.models.survival import KaplanMeier
@@ -13,6 +14,7 @@ MODELS: dict[str, type[ProcessingTimeModel]] = {
     KaplanMeier.name: KaplanMeier,
     QueueProjection.name: QueueProjection,
     BoostedQuantiles.name: BoostedQuantiles,
+    ProportionalHazards.name: ProportionalHazards,
 }
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "BoostedQuantiles",
     "KaplanMeier",
     "ProcessingTimeModel",
+    "ProportionalHazards",
     "PublishedPercentile",
     "QueueProjection",
 ]
