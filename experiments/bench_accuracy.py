@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -257,14 +258,15 @@ def main() -> None:
             flush=True,
         )
         for data in group:
-            score = (predictions, data, horizon, candidates, args.margin)
-            table = score_table(*score).join(
-                # The same, with files never completed in the data left out of coverage too.
-                score_table(*score, completed_only=True).select(
-                    MODEL, KIND, pl.col("coverage_p80").alias("cov80_done")
+            table = with_completed_coverage(
+                partial(
+                    score_table,
+                    data=data,
+                    horizon=horizon,
+                    candidates=candidates,
+                    margin=args.margin,
                 ),
-                on=[MODEL, KIND],
-                how="left",
+                predictions,
             )
             rows.append(table.with_columns(pl.lit(data.label).alias("data")))
             print(
@@ -302,13 +304,9 @@ def score_table(
     horizon: dict[date, int],
     candidates: list[str],
     margin: float,
-    *,
-    completed_only: bool = False,
 ) -> pl.DataFrame:
     """Every model's and delai's summary over the set's origins. Coverage counts a file still
-    open past its date when the data ends as a miss, unless `completed_only`."""
-    if completed_only:
-        predictions = predictions.with_columns(pl.lit(None, dtype=pl.Int64).alias(OPEN_DAYS))
+    open past its date when the data ends as a miss."""
     own = predictions.filter(pl.col(AS_OF).is_in(data.origins))
     nested = nested_choice_rows(
         predictions,
@@ -319,6 +317,16 @@ def score_table(
         margin=margin,
     )
     return summarise(pl.concat([aggregate(own), nested], how="vertical_relaxed"))
+
+
+def with_completed_coverage(
+    score: Callable[[pl.DataFrame], pl.DataFrame], predictions: pl.DataFrame
+) -> pl.DataFrame:
+    """`score(predictions)` (a summary per model and kind) with `cov80_done`: its P80 coverage
+    when files never completed in the data are left out, as earlier versions scored it."""
+    completed_only = predictions.with_columns(pl.lit(None, dtype=pl.Int64).alias(OPEN_DAYS))
+    done = score(completed_only).select(MODEL, KIND, pl.col("coverage_p80").alias("cov80_done"))
+    return score(predictions).join(done, on=[MODEL, KIND], how="left")
 
 
 def targets(label: str, table: pl.DataFrame) -> list[str]:

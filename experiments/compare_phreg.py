@@ -22,13 +22,19 @@ from pathlib import Path
 
 import polars as pl
 
-from experiments.bench_accuracy import REAL, DataSet, factories, real, simulated
+from experiments.bench_accuracy import (
+    REAL,
+    DataSet,
+    factories,
+    real,
+    simulated,
+    with_completed_coverage,
+)
 from forecasting.backtest import (
     AS_OF,
     BASELINE,
     KIND,
     MODEL,
-    OPEN_DAYS,
     aggregate,
     backtest_predictions,
     summarise,
@@ -77,14 +83,7 @@ def timed(
 def scores(predictions: pl.DataFrame, data: DataSet) -> pl.DataFrame:
     """Per model and kind over the set's origins; `cov80_done` counts completed files only."""
     own = predictions.filter(pl.col(AS_OF).is_in(data.origins))
-    done_only = own.with_columns(pl.lit(None, dtype=pl.Int64).alias(OPEN_DAYS))
-    return summarise(aggregate(own)).join(
-        summarise(aggregate(done_only)).select(
-            MODEL, KIND, pl.col("coverage_p80").alias("cov80_done")
-        ),
-        on=[MODEL, KIND],
-        how="left",
-    )
+    return with_completed_coverage(lambda p: summarise(aggregate(p)), own)
 
 
 def data_sets(scale: float, root: Path, wanted: list[str]) -> list[DataSet]:

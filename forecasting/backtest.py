@@ -204,6 +204,11 @@ def with_judged(results: pl.DataFrame) -> pl.DataFrame:
     return results.with_columns(pl.col("n").alias(n) for n in missing) if missing else results
 
 
+def measured(results: pl.DataFrame) -> pl.DataFrame:
+    """The `aggregate` rows any metric was measured on: completed files, or overdue open ones."""
+    return with_judged(results).filter((pl.col("n") > 0) | (pl.col(JUDGED["coverage_p80"]) > 0))
+
+
 def weighted(metric: str) -> pl.Expr:
     """`metric` averaged over `aggregate` rows, weighted by the files it was measured on: the
     judged files for a coverage, the completed ones for the rest."""
@@ -219,8 +224,7 @@ def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFra
 def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.DataFrame:
     """Metrics weighted by the files each was measured on, and MAE relative to the baseline."""
     table = (
-        with_judged(results)
-        .filter((pl.col("n") > 0) | (pl.col(JUDGED["coverage_p80"]) > 0))
+        measured(results)
         .group_by(list(by))
         .agg(pl.col("n").sum(), pl.col("n_censored").sum(), *(weighted(m) for m in METRICS))
     )

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from forecasting.backtest import BASELINE, JUDGED, KIND, MODEL, aggregate, weighted, with_judged
+from forecasting.backtest import BASELINE, KIND, MODEL, aggregate, measured, weighted
 from forecasting.calendar import business_calendar
 from forecasting.calibration import Calibration
 from forecasting.errors import DelaiError
@@ -253,12 +253,10 @@ def _accuracy(
     """Per segment, the measured accuracy of the models chosen for it and of the baseline."""
     if backtest is None or backtest.is_empty():
         return {}
-    scored = with_judged(backtest).filter((pl.col("n") > 0) | (pl.col(JUDGED["coverage_p80"]) > 0))
-    measured = [weighted("coverage_p80"), weighted("mae_p50")]
-    chosen = route_rows(scored, choice, default).group_by(SEGMENT).agg(pl.col("n").sum(), *measured)
-    base = (
-        scored.filter(pl.col(MODEL) == BASELINE).group_by(SEGMENT).agg(measured[1].alias("_base"))
-    )
+    scored = measured(backtest)
+    figures = [weighted("coverage_p80"), weighted("mae_p50")]
+    chosen = route_rows(scored, choice, default).group_by(SEGMENT).agg(pl.col("n").sum(), *figures)
+    base = scored.filter(pl.col(MODEL) == BASELINE).group_by(SEGMENT).agg(figures[1].alias("_base"))
     rows = chosen.join(base, on=list(SEGMENT), how="left")
     return {
         (str(s), str(c), str(r)): Accuracy(int(n), cov, mae, published)
