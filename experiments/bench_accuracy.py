@@ -39,14 +39,12 @@ import polars as pl
 
 from forecasting.asof import as_known_at
 from forecasting.backtest import (
-    ACTUAL_DAYS,
     BASELINE,
     KIND,
     MODEL,
     OPEN_DAYS,
     aggregate,
     backtest_predictions,
-    last_day,
     summarise,
     weekly_origins,
 )
@@ -174,13 +172,6 @@ def cached_predictions(
         if set(saved.get_column(AS_OF).unique()) == set(origins) and set(
             saved.get_column(MODEL).unique()
         ) == set(models):
-            if OPEN_DAYS not in saved.columns:  # saved before open files were scored
-                end = last_day(data.applications)
-                saved = saved.with_columns(
-                    pl.when(pl.col(ACTUAL_DAYS).is_null())
-                    .then((pl.lit(end) - pl.col(SUBMITTED_ON)).dt.total_days())
-                    .alias(OPEN_DAYS)
-                )
             return saved
     predictions = backtest_predictions(data.applications, models, origins)
     if path is not None:

@@ -22,6 +22,7 @@ from forecasting.errors import DelaiError
 from forecasting.models.base import ProcessingTimeModel
 from forecasting.schema import (
     AS_OF,
+    CLOSED_ON,
     COMPLETED_ON,
     DEFAULT_PRIORITY,
     PRIORITY,
@@ -50,6 +51,8 @@ METRICS = (
     "width_p50_p90",
 )
 BASELINE = "published_percentile"
+_END = "__known_until"
+_DAYS_RECORDED = (pl.col(SUBMITTED_ON), pl.col(COMPLETED_ON), pl.col(CLOSED_ON))
 logger = logging.getLogger(__name__)
 
 ModelFactory = Callable[[], ProcessingTimeModel]
@@ -59,28 +62,40 @@ def request_sets(
     applications: pl.DataFrame, as_of: date, *, new_days: int = 7, data_end: date | None = None
 ) -> pl.DataFrame:
     """The open and new regular files at `as_of`, with their true days (null if not yet known)
-    and, for those, the days they had been open by `data_end` (default: the data's last day)."""
-    end = data_end or last_day(applications)
+    and, for those, the days they were known to be open: up to their closure when they left the
+    queue without completion, else up to `data_end` (default: their segment's last day)."""
     regular = applications.filter(pl.col(PRIORITY) == DEFAULT_PRIORITY)
+    end = pl.lit(data_end) if data_end is not None else _segment_last_day(regular)
     is_new = pl.col(SUBMITTED_ON).is_between(
         as_of + timedelta(days=1), as_of + timedelta(days=new_days)
     )
-    return regular.filter(is_open_at(as_of) | is_new).select(
-        *SEGMENT,
-        SUBMITTED_ON,
-        pl.when(is_new).then(pl.lit("new")).otherwise(pl.lit("open")).alias(KIND),
-        (pl.col(COMPLETED_ON) - pl.col(SUBMITTED_ON)).dt.total_days().alias(ACTUAL_DAYS),
-        pl.when(pl.col(COMPLETED_ON).is_null())
-        .then((pl.lit(end) - pl.col(SUBMITTED_ON)).dt.total_days())
-        .alias(OPEN_DAYS),
+    return (
+        regular.with_columns(end.alias(_END))
+        .filter(is_open_at(as_of) | is_new)
+        .select(
+            *SEGMENT,
+            SUBMITTED_ON,
+            pl.when(is_new).then(pl.lit("new")).otherwise(pl.lit("open")).alias(KIND),
+            (pl.col(COMPLETED_ON) - pl.col(SUBMITTED_ON)).dt.total_days().alias(ACTUAL_DAYS),
+            pl.when(pl.col(COMPLETED_ON).is_null())
+            .then((pl.coalesce(CLOSED_ON, _END) - pl.col(SUBMITTED_ON)).dt.total_days())
+            .alias(OPEN_DAYS),
+        )
     )
 
 
+def _segment_last_day(applications: pl.DataFrame) -> pl.Expr:
+    """Per row, the last day its segment's data holds: logs put together from several offices
+    can end on different days (one of the permit logs runs five months past the others), and a
+    file is only known to be open up to its own office's last record."""
+    if applications.is_empty():
+        return pl.lit(None, dtype=pl.Date)
+    return pl.max_horizontal(_DAYS_RECORDED).max().over(SEGMENT)
+
+
 def last_day(applications: pl.DataFrame) -> date:
-    """The latest submission or completion day in the data: where what is known ends."""
-    days = applications.select(
-        pl.max_horizontal(pl.col(SUBMITTED_ON).max(), pl.col(COMPLETED_ON).max())
-    ).item()
+    """The latest submission, completion or closure day in the data: where what is known ends."""
+    days = applications.select(pl.max_horizontal(c.max() for c in _DAYS_RECORDED)).item()
     if days is None:
         raise DelaiError("the backtest needs at least one application, got none")
     return days
@@ -146,11 +161,10 @@ def backtest_predictions(
     refused) and the true days (null while unknown), for callers that rescore them."""
     parts: list[pl.DataFrame] = []
     total = len(origins) * len(models)
-    data_end = last_day(applications) if origins else None
     for i, as_of in enumerate(origins):
         known = as_known_at(applications.lazy(), as_of).collect()
         known_capacity = _capacity_known_at(capacity, as_of)
-        requests = request_sets(applications, as_of, new_days=new_days, data_end=data_end)
+        requests = request_sets(applications, as_of, new_days=new_days)
         for j, (name, factory) in enumerate(models.items()):
             try:
                 model = factory().fit(known, as_of=as_of, capacity=known_capacity)

@@ -20,6 +20,8 @@ from forecasting.schema import (
     APPLICATION_KEY,
     APPLICATIONS_SCHEMA,
     CHANNEL,
+    CLOSED_AT,
+    CLOSED_ON,
     COMPLETED_AT,
     COMPLETED_ON,
     DEFAULT_PRIORITY,
@@ -40,7 +42,12 @@ from forecasting.schema import (
 from forecasting.tables import reading, require_columns
 
 _TEXT_COLUMNS = (APPLICATION_ID, SERVICE, CHANNEL, REGION, PRIORITY)
-_PARSED = {SUBMITTED_AT: SUBMITTED_ON, COMPLETED_AT: COMPLETED_ON, DELIVERED_AT: DELIVERED_ON}
+_PARSED = {
+    SUBMITTED_AT: SUBMITTED_ON,
+    COMPLETED_AT: COMPLETED_ON,
+    DELIVERED_AT: DELIVERED_ON,
+    CLOSED_AT: CLOSED_ON,
+}
 QUARANTINE_COLUMNS = (
     SOURCE_ROW,
     APPLICATION_KEY,
@@ -51,6 +58,7 @@ QUARANTINE_COLUMNS = (
     SUBMITTED_AT,
     COMPLETED_AT,
     DELIVERED_AT,
+    CLOSED_AT,
     REASON,
     DETAIL,
 )
@@ -175,6 +183,7 @@ def _rules(as_of: date) -> list[Rule]:
         ),
         unparseable(COMPLETED_AT, COMPLETED_ON),
         unparseable(DELIVERED_AT, DELIVERED_ON),
+        unparseable(CLOSED_AT, CLOSED_ON),
         Rule(
             "unknown_priority",
             ~pl.col(PRIORITY).is_in(PRIORITIES),
@@ -183,8 +192,20 @@ def _rules(as_of: date) -> list[Rule]:
         after_as_of(SUBMITTED_AT, SUBMITTED_ON),
         after_as_of(COMPLETED_AT, COMPLETED_ON),
         after_as_of(DELIVERED_AT, DELIVERED_ON),
+        after_as_of(CLOSED_AT, CLOSED_ON),
         ordered(COMPLETED_AT, SUBMITTED_AT, "completed_before_submitted"),
         ordered(DELIVERED_AT, COMPLETED_AT, "delivered_before_completed"),
+        ordered(CLOSED_AT, SUBMITTED_AT, "closed_before_submitted"),
+        Rule(
+            "completed_and_closed",
+            pl.col(COMPLETED_ON).is_not_null() & pl.col(CLOSED_ON).is_not_null(),
+            pl.format(
+                "`closed_at` must be empty for a completed file (it is for files that left the "
+                "queue without completion), got completed {} and closed {}",
+                pl.col(COMPLETED_ON),
+                pl.col(CLOSED_ON),
+            ),
+        ),
         Rule(
             "delivered_without_completed",
             pl.col(DELIVERED_ON).is_not_null() & pl.col(COMPLETED_ON).is_null(),
@@ -206,7 +227,7 @@ def _quarantine_view(quarantined: pl.DataFrame, salt: str) -> pl.DataFrame:
     keys = [_hash_id(value, salt) for value in quarantined.get_column(APPLICATION_ID).to_list()]
     return quarantined.with_columns(
         pl.Series(APPLICATION_KEY, keys, dtype=pl.String),
-        *(as_text(c).alias(c) for c in (SUBMITTED_AT, COMPLETED_AT, DELIVERED_AT)),
+        *(as_text(c).alias(c) for c in _PARSED),
     ).select(QUARANTINE_COLUMNS)
 
 

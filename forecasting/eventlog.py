@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
@@ -22,6 +23,7 @@ from forecasting.errors import DataContractError
 from forecasting.schema import (
     APPLICATION_ID,
     CHANNEL,
+    CLOSED_AT,
     COMPLETED_AT,
     CONTRACT_COLUMNS,
     DEFAULT_REGION,
@@ -45,6 +47,9 @@ _TIME: Final = "__time"
 _SUBMITTED: Final = "__submitted"
 _COMPLETED: Final = "__completed"
 _DELIVERED: Final = "__delivered"
+_CLOSED: Final = "__closed"
+_LAST: Final = "__last"
+_LOG_END: Final = "__log_end"
 _SCOPE_SEPARATOR: Final = "/"
 _UTC: Final = "UTC"
 _UTC_TIME: Final = pl.Datetime("us", _UTC)
@@ -72,6 +77,13 @@ class EventLogMapping:
     other; region defaults to "all" and priority stays empty for the validator to default.
     `timezone` is the zone whose calendar the log lives in: instants are converted to it
     (timestamps without a zone are taken to be UTC, so leave "UTC" for logs of naive local times).
+    `quiet_days` is for logs that do not record every way a case ends. A case not completed by
+    an end activity whose last event lies at least this many days before the log's end (within
+    its `case_scope`, since offices' extracts can end on different days) is over at that last
+    event: closed without completion (`closed_at`) when the mapping has end activities, and
+    completed there when it has none. A case quiet for less is still open. None (the default)
+    keeps every case without an end activity open, and completes every case at its last event
+    when there are no end activities.
     """
 
     case_id: str = CASE_ID
@@ -84,6 +96,7 @@ class EventLogMapping:
     attributes: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)
     timezone: str = _UTC
+    quiet_days: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "case_scope", tuple(self.case_scope))
@@ -94,6 +107,14 @@ class EventLogMapping:
                 object.__setattr__(self, name, tuple(activities))
         _check_case_columns(self.attributes, self.constants)
         _check_timezone(self.timezone)
+        if self.quiet_days is not None and (
+            isinstance(self.quiet_days, bool)
+            or not isinstance(self.quiet_days, int)
+            or self.quiet_days < 1
+        ):
+            raise DataContractError(
+                "quiet_days", "None or a whole number of days >= 1", repr(self.quiet_days)
+            )
         # Read-only copies: the mapping is frozen, and a caller's dict must not change it later.
         object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
         object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
@@ -144,14 +165,16 @@ def events_to_applications(events: pl.LazyFrame, mapping: EventLogMapping) -> pl
     """
     schema = require_columns(events, mapping.source_columns(), table=_EVENT_LOG)
     time = _utc_times(pl.col(mapping.timestamp), schema[mapping.timestamp], mapping)
+    scope = [pl.col(column).cast(pl.String) for column in mapping.case_scope] or [pl.lit("")]
     per_event = events.select(
         _case_key(mapping).alias(_CASE),
         pl.col(mapping.activity).cast(pl.String).alias(_ACTIVITY),
         time.alias(_TIME),
+        time.max().over(scope).alias(_LOG_END),
         *[pl.col(source).cast(pl.String).alias(col) for col, source in mapping.attributes.items()],
     )
     submitted = _first_of(mapping.start_activities, after=None, default=pl.col(_TIME).min())
-    completed = _first_of(mapping.end_activities, after=submitted, default=pl.col(_TIME).max())
+    ended = _first_of(mapping.end_activities, after=submitted, default=None)
     delivered = _first_of(mapping.delivered_activities, after=submitted, default=None)
     per_case = (
         # Stable sort: "earliest event" and "first that has it" break ties in file order.
@@ -159,10 +182,13 @@ def events_to_applications(events: pl.LazyFrame, mapping: EventLogMapping) -> pl
         .group_by(_CASE, maintain_order=True)
         .agg(
             submitted.alias(_SUBMITTED),
-            completed.alias(_COMPLETED),
+            ended.alias(_COMPLETED),
             delivered.alias(_DELIVERED),
+            pl.col(_TIME).max().alias(_LAST),
+            pl.col(_LOG_END).first(),
             *[pl.col(column).drop_nulls().first() for column in mapping.attributes],
         )
+        .with_columns(_endings(mapping))
     )
     contract = {
         APPLICATION_ID: pl.col(_CASE),
@@ -170,8 +196,25 @@ def events_to_applications(events: pl.LazyFrame, mapping: EventLogMapping) -> pl
         SUBMITTED_AT: _local(pl.col(_SUBMITTED), mapping.timezone),
         COMPLETED_AT: _local(pl.col(_COMPLETED), mapping.timezone),
         DELIVERED_AT: _local(pl.col(_DELIVERED), mapping.timezone),
+        CLOSED_AT: _local(pl.col(_CLOSED), mapping.timezone),
     }
     return per_case.select(contract[column].alias(column) for column in CONTRACT_COLUMNS)
+
+
+def _endings(mapping: EventLogMapping) -> list[pl.Expr]:
+    """Completion and closure per case, from its end activity, last event and the log's end."""
+    last = pl.col(_LAST)
+    if mapping.quiet_days is None:
+        over = pl.lit(True) if mapping.end_activities is None else pl.lit(False)
+    else:
+        over = pl.col(_LOG_END) - last >= timedelta(days=mapping.quiet_days)
+    unfinished = pl.col(_COMPLETED).is_null()
+    if mapping.end_activities is None:
+        return [
+            pl.when(over).then(last).alias(_COMPLETED),
+            pl.lit(None, dtype=_UTC_TIME).alias(_CLOSED),
+        ]
+    return [pl.when(unfinished & over).then(last).otherwise(None).alias(_CLOSED)]
 
 
 def _case_key(mapping: EventLogMapping) -> pl.Expr:

@@ -17,12 +17,15 @@ REGION: Final = "region"
 SUBMITTED_AT: Final = "submitted_at"
 COMPLETED_AT: Final = "completed_at"
 DELIVERED_AT: Final = "delivered_at"
+# When a file left the queue without being completed (withdrawn, refused, abandoned, lost to
+# follow-up): it is censored there, waiting until then and never completed.
+CLOSED_AT: Final = "closed_at"
 PRIORITY: Final = "priority"
 
 REQUIRED_COLUMNS: Final = (APPLICATION_ID, SERVICE, CHANNEL, SUBMITTED_AT)
-OPTIONAL_COLUMNS: Final = (REGION, COMPLETED_AT, DELIVERED_AT, PRIORITY)
+OPTIONAL_COLUMNS: Final = (REGION, COMPLETED_AT, DELIVERED_AT, PRIORITY, CLOSED_AT)
 CONTRACT_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-DATE_COLUMNS: Final = (SUBMITTED_AT, COMPLETED_AT, DELIVERED_AT)
+DATE_COLUMNS: Final = (SUBMITTED_AT, COMPLETED_AT, DELIVERED_AT, CLOSED_AT)
 
 DEFAULT_REGION: Final = "all"
 PRIORITIES: Final = ("regular", "express", "urgent")
@@ -35,6 +38,7 @@ SEGMENT: Final = (SERVICE, CHANNEL, REGION)
 SUBMITTED_ON: Final = "submitted_on"
 COMPLETED_ON: Final = "completed_on"
 DELIVERED_ON: Final = "delivered_on"
+CLOSED_ON: Final = "closed_on"
 
 APPLICATIONS_SCHEMA: Final = pl.Schema(
     {
@@ -45,6 +49,7 @@ APPLICATIONS_SCHEMA: Final = pl.Schema(
         SUBMITTED_ON: pl.Date,
         COMPLETED_ON: pl.Date,
         DELIVERED_ON: pl.Date,
+        CLOSED_ON: pl.Date,
     }
 )
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import polars as pl
 
+from forecasting.asof import is_open_at
 from forecasting.schema import COMPLETED_ON, SEGMENT, SUBMITTED_ON
 
 PROCESSING_DAYS = "processing_days"
@@ -14,18 +15,20 @@ PROCESSING_DAYS = "processing_days"
 def segment_summary(applications: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     """One row per segment: applications, still open at `as_of`, and completed-file percentiles."""
     days = (pl.col(COMPLETED_ON) - pl.col(SUBMITTED_ON)).dt.total_days()
-    is_open = pl.col(COMPLETED_ON).is_null() | (pl.col(COMPLETED_ON) > as_of)
+    done = pl.col(COMPLETED_ON) <= as_of
     return (
         applications.lazy()
         .filter(pl.col(SUBMITTED_ON) <= as_of)
-        .with_columns(days.alias(PROCESSING_DAYS), is_open.alias("_open"))
+        .with_columns(
+            days.alias(PROCESSING_DAYS), is_open_at(as_of).alias("_open"), done.alias("_done")
+        )
         .group_by(SEGMENT)
         .agg(
             pl.len().alias("applications"),
             pl.col("_open").sum().alias("open"),
-            pl.col(PROCESSING_DAYS).filter(~pl.col("_open")).median().alias("median_days"),
+            pl.col(PROCESSING_DAYS).filter(pl.col("_done")).median().alias("median_days"),
             pl.col(PROCESSING_DAYS)
-            .filter(~pl.col("_open"))
+            .filter(pl.col("_done"))
             .quantile(0.8, interpolation="higher")
             .alias("p80_days"),
         )

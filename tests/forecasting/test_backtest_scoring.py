@@ -15,9 +15,18 @@ from forecasting.backtest import (
     OPEN_DAYS,
     aggregate,
     request_sets,
+    score_rows,
     summarise,
 )
-from forecasting.schema import AS_OF, CHANNEL, QUANTILE_DAYS, REGION, SERVICE, SUBMITTED_ON
+from forecasting.schema import (
+    APPLICATIONS_SCHEMA,
+    AS_OF,
+    CHANNEL,
+    QUANTILE_DAYS,
+    REGION,
+    SERVICE,
+    SUBMITTED_ON,
+)
 
 AS_OF_DAY = date(2025, 3, 1)
 
@@ -74,18 +83,74 @@ def test_summaries_weigh_coverage_by_the_files_it_judged() -> None:
     assert table.item(0, "mae_p50") == pytest.approx(50 / 3)
 
 
-def test_request_sets_say_how_long_unfinished_files_had_been_open() -> None:
-    applications = pl.DataFrame(
+def _files(
+    submitted: list[date],
+    completed: list[date | None],
+    closed: list[date | None] | None = None,
+    *,
+    regions: list[str] | None = None,
+) -> pl.DataFrame:
+    n = len(submitted)
+    return pl.DataFrame(
         {
-            SERVICE: ["s"] * 3,
-            CHANNEL: ["c"] * 3,
-            REGION: ["r"] * 3,
-            "priority": ["regular"] * 3,
-            SUBMITTED_ON: [date(2025, 1, 1), date(2025, 1, 10), date(2025, 2, 1)],
-            "completed_on": [date(2025, 3, 10), None, date(2025, 4, 1)],
-        }
+            SERVICE: ["s"] * n,
+            CHANNEL: ["c"] * n,
+            REGION: regions or ["r"] * n,
+            "priority": ["regular"] * n,
+            SUBMITTED_ON: submitted,
+            "completed_on": completed,
+            "delivered_on": [None] * n,
+            "closed_on": closed or [None] * n,
+        },
+        schema=APPLICATIONS_SCHEMA,
+    )
+
+
+def test_request_sets_say_how_long_unfinished_files_had_been_open() -> None:
+    applications = _files(
+        [date(2025, 1, 1), date(2025, 1, 10), date(2025, 2, 1)],
+        [date(2025, 3, 10), None, date(2025, 4, 1)],
     )
     sets = request_sets(applications, date(2025, 2, 15)).sort(SUBMITTED_ON)
     assert sets.get_column(ACTUAL_DAYS).to_list() == [68, None, 59]
     # The data ends on its last day, 2025-04-01: the unfinished file had been open 81 days.
     assert sets.get_column(OPEN_DAYS).to_list() == [None, 81, None]
+
+
+def test_a_file_closed_without_completion_is_known_open_only_until_its_closure() -> None:
+    applications = _files(
+        [date(2025, 1, 1), date(2025, 1, 10), date(2025, 1, 20), date(2025, 2, 1)],
+        [None, None, None, date(2025, 4, 1)],
+        [date(2025, 2, 1), date(2025, 3, 1), None, None],
+    )
+    sets = request_sets(applications, date(2025, 2, 15)).sort(SUBMITTED_ON)
+    # Closed before the origin: not open there. Closed after it: open for 50 days, no more.
+    assert sets.get_column(SUBMITTED_ON).to_list() == [
+        date(2025, 1, 10),
+        date(2025, 1, 20),
+        date(2025, 2, 1),
+    ]
+    assert sets.get_column(OPEN_DAYS).to_list() == [50, 71, None]
+    # So a promise of 40 days was missed, while one of 60 days cannot be judged.
+    promised = sets.head(1).with_columns(
+        pl.lit(40.0).alias(QUANTILE_DAYS[0]),
+        pl.lit(60.0).alias(QUANTILE_DAYS[1]),
+        pl.lit(60.0).alias(QUANTILE_DAYS[2]),
+    )
+    scored = score_rows(promised)
+    assert scored.get_column("coverage_p50").to_list() == [0.0]
+    assert scored.get_column("coverage_p80").to_list() == [None]
+
+
+def test_each_segment_is_known_up_to_its_own_last_day() -> None:
+    # Office B's extract ends on 2025-02-20, office A's on 2025-05-01.
+    applications = _files(
+        [date(2025, 1, 1), date(2025, 1, 5), date(2025, 1, 2), date(2025, 2, 20)],
+        [None, date(2025, 5, 1), None, None],
+        regions=["A", "A", "B", "B"],
+    )
+    sets = request_sets(applications, date(2025, 1, 10)).sort(REGION, SUBMITTED_ON)
+    assert sets.get_column(OPEN_DAYS).to_list() == [120, None, 49]
+    # Told the data's end, every segment is taken to run to it.
+    told = request_sets(applications, date(2025, 1, 10), data_end=date(2025, 5, 1))
+    assert told.sort(REGION, SUBMITTED_ON).get_column(OPEN_DAYS).to_list() == [120, None, 119]

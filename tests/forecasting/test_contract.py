@@ -46,6 +46,7 @@ def test_clean_rows_are_accepted_with_defaults() -> None:
             "submitted_on": [date(2026, 1, 5), date(2026, 2, 1)],
             "completed_on": [date(2026, 1, 20), None],
             "delivered_on": [None, None],
+            "closed_on": [None, None],
         },
         schema=APPLICATIONS_SCHEMA,
     )
@@ -82,6 +83,18 @@ def test_clean_rows_are_accepted_with_defaults() -> None:
             "`delivered_at` must be on or after `completed_at`",
         ),
         ({"delivered_at": "2026-01-19"}, "delivered_without_completed", "`completed_at` must"),
+        ({"closed_at": "later"}, "unparseable_closed_at", "got 'later'"),
+        ({"closed_at": "2026-07-01"}, "closed_at_after_as_of", "no later than 2026-06-30"),
+        (
+            {"closed_at": "2026-01-04"},
+            "closed_before_submitted",
+            "`closed_at` must be on or after `submitted_at` (2026-01-05), got 2026-01-04",
+        ),
+        (
+            {"completed_at": "2026-01-20", "closed_at": "2026-01-21"},
+            "completed_and_closed",
+            "`closed_at` must be empty for a completed file",
+        ),
     ],
 )
 def test_each_rule_quarantines_with_a_reason_that_names_the_field(
@@ -95,6 +108,7 @@ def test_each_rule_quarantines_with_a_reason_that_names_the_field(
         "completed_at": None,
         "delivered_at": None,
         "priority": None,
+        "closed_at": None,
     }
     bad = {**good, "application_id": "bad", **row}
     raw = _raw(**{k: [good[k], bad[k]] for k in good})

@@ -22,6 +22,7 @@ from forecasting.real_logs import REAL_LOGS
 from forecasting.schema import (
     APPLICATION_ID,
     CHANNEL,
+    CLOSED_AT,
     COMPLETED_AT,
     CONTRACT_COLUMNS,
     DELIVERED_AT,
@@ -64,10 +65,11 @@ MAPPING = EventLogMapping(
 
 
 def _applications(rows: list[tuple[object, ...]]) -> pl.DataFrame:
-    """Expected output from (id, channel, region, submitted, completed, delivered) rows."""
+    """Expected output from (id, channel, region, submitted, completed, delivered[, closed])
+    rows."""
     local = pl.Datetime("us")
     frame = pl.DataFrame(
-        rows,
+        [row if len(row) == 7 else (*row, None) for row in rows],
         schema={
             APPLICATION_ID: pl.String,
             CHANNEL: pl.String,
@@ -75,6 +77,7 @@ def _applications(rows: list[tuple[object, ...]]) -> pl.DataFrame:
             SUBMITTED_AT: local,
             COMPLETED_AT: local,
             DELIVERED_AT: local,
+            CLOSED_AT: local,
         },
         orient="row",
     )
@@ -238,6 +241,57 @@ def test_case_scope_keeps_an_id_reused_by_two_offices_apart() -> None:
     ]
 
 
+def test_a_case_quiet_long_enough_before_the_log_ends_is_closed_at_its_last_event() -> None:
+    # The log ends on 9 April; A2 was submitted, reviewed on 5 March and then nothing: 35 days.
+    quiet = events_to_applications(_events_frame().lazy(), replace(MAPPING, quiet_days=30))
+    rows = {r[APPLICATION_ID]: r for r in quiet.collect().iter_rows(named=True)}
+    assert rows["A2"][CLOSED_AT] == datetime(2024, 3, 5)
+    assert rows["A2"][COMPLETED_AT] is None
+    # Completed cases are not closed, whatever their last event.
+    assert [rows[a][CLOSED_AT] for a in ("A1", "A3", "A4")] == [None, None, None]
+    waiting = events_to_applications(_events_frame().lazy(), replace(MAPPING, quiet_days=36))
+    assert waiting.collect().filter(pl.col(CLOSED_AT).is_not_null()).is_empty()
+
+
+def test_without_end_activities_only_a_quiet_case_is_completed_at_its_last_event() -> None:
+    mapping = replace(MAPPING, start_activities=None, end_activities=None, quiet_days=21)
+    applications = events_to_applications(_events_frame().lazy(), mapping).collect()
+    completed = dict(applications.select(APPLICATION_ID, COMPLETED_AT).rows())
+    # A3's last event, 20 March, is 20 days before the log's end: it may only have paused.
+    assert completed == {
+        "A4": None,
+        "A1": datetime(2024, 3, 12, 9),
+        "A2": datetime(2024, 3, 5),
+        "A3": None,
+    }
+    assert applications.get_column(CLOSED_AT).null_count() == applications.height
+
+
+def test_each_scope_is_quiet_against_its_own_last_event() -> None:
+    events = pl.LazyFrame(
+        {
+            "municipality": [1, 1, 1, 1, 2, 2],
+            CASE_ID: ["a", "a", "b", "b", "c", "c"],
+            ACTIVITY: ["in", "out", "in", "out", "in", "out"],
+            TIMESTAMP: [datetime(2024, m, d, tzinfo=UTC) for m, d in ((1, 1), (1, 5))]
+            + [datetime(2024, m, 1, tzinfo=UTC) for m in (2, 6)]
+            + [datetime(2024, 1, d, tzinfo=UTC) for d in (2, 9)],
+        }
+    )
+    mapping = EventLogMapping(
+        case_scope=("municipality",),
+        constants={SERVICE: "permit", CHANNEL: "all"},
+        quiet_days=30,
+    )
+    applications = events_to_applications(events, mapping).collect()
+    # Municipality 2's extract ends with case c: c may still be running; a is long quiet.
+    assert dict(applications.select(APPLICATION_ID, COMPLETED_AT).rows()) == {
+        "1/a": datetime(2024, 1, 5),
+        "1/b": None,
+        "2/c": None,
+    }
+
+
 # --- attributes, constants and time ----------------------------------------------------------
 
 
@@ -308,6 +362,9 @@ def test_a_folder_without_parquet_files_is_refused(tmp_path: Path) -> None:
         ({"constants": {SERVICE: "x", CHANNEL: "y"}}, "got channel in both"),
         ({"attributes": {}, "constants": {SERVICE: "x"}}, "got nothing for channel"),
         ({"timezone": "Mars/Olympus"}, "`timezone` must be an IANA time zone"),
+        ({"quiet_days": 0}, "`quiet_days` must be None or a whole number of days >= 1, got 0"),
+        ({"quiet_days": "30"}, "`quiet_days` must be None or a whole number"),
+        ({"quiet_days": True}, "`quiet_days` must be None or a whole number"),
     ],
 )
 def test_a_mapping_that_cannot_work_is_refused(changes: dict[str, object], match: str) -> None:
@@ -376,9 +433,9 @@ _EVENT = st.tuples(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(_EVENT, min_size=1, max_size=30))
+@given(st.lists(_EVENT, min_size=1, max_size=30), st.one_of(st.none(), st.integers(1, 3)))
 def test_every_case_gives_exactly_one_row_completed_no_earlier_than_submitted(
-    events: list[tuple[str, str, int]],
+    events: list[tuple[str, str, int]], quiet_days: int | None
 ) -> None:
     cases, activities, minutes = zip(*events, strict=True)
     frame = pl.LazyFrame({CASE_ID: cases, ACTIVITY: activities, TIMESTAMP: minutes}).with_columns(
@@ -386,11 +443,19 @@ def test_every_case_gives_exactly_one_row_completed_no_earlier_than_submitted(
         .dt.cast_time_unit("us")
         .alias(TIMESTAMP)
     )
-    mapping = replace(MAPPING, attributes={}, constants={SERVICE: "x", CHANNEL: "y"})
+    mapping = replace(
+        MAPPING, attributes={}, constants={SERVICE: "x", CHANNEL: "y"}, quiet_days=quiet_days
+    )
     applications = events_to_applications(frame, mapping).collect()
     assert sorted(applications.get_column(APPLICATION_ID).to_list()) == sorted(set(cases))
     both = applications.drop_nulls([SUBMITTED_AT, COMPLETED_AT])
     assert (both.get_column(COMPLETED_AT) >= both.get_column(SUBMITTED_AT)).all()
+    # A case ends at most one way, and not before it began.
+    assert applications.filter(
+        pl.col(COMPLETED_AT).is_not_null() & pl.col(CLOSED_AT).is_not_null()
+    ).is_empty()
+    closed = applications.drop_nulls([SUBMITTED_AT, CLOSED_AT])
+    assert (closed.get_column(CLOSED_AT) >= closed.get_column(SUBMITTED_AT)).all()
 
 
 # --- the real logs (../shared/data) ------------------------------------------------------------
@@ -409,8 +474,9 @@ def _duration_summary(applications: pl.DataFrame) -> tuple[float, float, float]:
     return quantiles.row(0)
 
 
-# Cases, cases with both dates, and median / p80 / p90 days from each folder's SOURCE.md. Local
-# wall-clock durations may differ from SOURCE's UTC ones by the hour of a summer-time change.
+# Cases, cases with both dates, and median / p80 / p90 days from each folder's SOURCE.md, which
+# counts every case of a log without end activities as done at its last event (no quiet rule).
+# Local wall-clock durations may differ from SOURCE's UTC ones by the hour of a summer-time change.
 SOURCE_FIGURES = {
     "wabo_receipt": (1_434, 1_434, (0.03, 7.93, 14.10)),
     "bpic2015_permits": (5_649, 5_649, (63.93, 132.92, 204.33)),
@@ -434,13 +500,41 @@ def real_applications(shared_data: Path) -> Callable[[str], pl.DataFrame]:
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", sorted(SOURCE_FIGURES))
 def test_real_log_matches_its_source_figures(
-    real_applications: Callable[[str], pl.DataFrame], name: str
+    real_applications: Callable[[str], pl.DataFrame], shared_data: Path, name: str
 ) -> None:
     cases, completed, quantiles = SOURCE_FIGURES[name]
-    applications = real_applications(name)
+    log = REAL_LOGS[name]
+    if log.mapping.quiet_days is None or log.mapping.end_activities is not None:
+        applications = real_applications(name)
+    else:
+        as_in_source = replace(log.mapping, quiet_days=None)
+        events = read_events(shared_data / log.path, as_in_source)
+        applications = events_to_applications(events, as_in_source).collect()
     assert applications.height == cases
     assert applications.drop_nulls([SUBMITTED_AT, COMPLETED_AT]).height == completed
     assert _duration_summary(applications) == pytest.approx(quantiles, abs=0.05)
+
+
+# Cases completed, closed without completion and still open at the log's end under each log's
+# quiet rule (forecasting/real_logs.py gives each rule's measured reason).
+QUIET_FIGURES = {
+    "road_traffic_fines": (126_602, 20_070, 3_698),
+    "bpic2015_permits": (5_262, 0, 387),
+    "bpic2020_domestic": (10_043, 322, 0),
+    "bpic2020_international": (6_187, 188, 0),
+}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", sorted(QUIET_FIGURES))
+def test_real_logs_close_their_quiet_cases(
+    real_applications: Callable[[str], pl.DataFrame], name: str
+) -> None:
+    applications = real_applications(name).filter(pl.col(SUBMITTED_AT).is_not_null())
+    completed = applications.get_column(COMPLETED_AT).is_not_null()
+    closed = applications.get_column(CLOSED_AT).is_not_null()
+    still_open = ~completed & ~closed
+    assert (completed.sum(), closed.sum(), still_open.sum()) == QUIET_FIGURES[name]
 
 
 @pytest.mark.realdata
@@ -469,7 +563,7 @@ def test_real_segments_come_from_the_logs_attributes(
 def test_real_fines_keep_their_local_calendar(shared_data: Path) -> None:
     fines = REAL_LOGS["road_traffic_fines"]
     events = read_events(shared_data / fines.path, fines.mapping).collect().lazy()
-    first_to_last = replace(fines.mapping, end_activities=None)
+    first_to_last = replace(fines.mapping, end_activities=None, quiet_days=None)
     closed = events_to_applications(events, first_to_last).collect()
     assert closed.height == 150_370
     # SOURCE.md: created 2000-01-01 to 2013-06-18 local time; 198 / 647 / 787 days first to last.

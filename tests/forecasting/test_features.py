@@ -51,6 +51,7 @@ def _applications(rows: list[tuple[tuple[str, str, str], str, str | None]]) -> p
             SUBMITTED_ON: [date.fromisoformat(r[1]) for r in rows],
             COMPLETED_ON: [date.fromisoformat(r[2]) if r[2] else None for r in rows],
             "delivered_on": [None] * len(rows),
+            "closed_on": [None] * len(rows),
         },
         schema=APPLICATIONS_SCHEMA,
     )

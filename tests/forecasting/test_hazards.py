@@ -55,6 +55,7 @@ def queue_world(seed: int = 0, days: int = 700) -> tuple[pl.DataFrame, np.ndarra
             SUBMITTED_ON: pl.Series(sub + epoch, dtype=pl.Int32).cast(pl.Date),
             "completed_on": pl.Series(sub + took + epoch, dtype=pl.Int32).cast(pl.Date),
             "delivered_on": pl.Series([None] * sub.size, dtype=pl.Date),
+            "closed_on": pl.Series([None] * sub.size, dtype=pl.Date),
         }
     )
     return applications, sub, hazard
