@@ -68,9 +68,12 @@ def nested_choice_rows(
         ).with_columns(
             # Outcomes after T were not known at T: such a file had been open since submission.
             pl.when(known).then(pl.col(ACTUAL_DAYS)).otherwise(None),
+            # Open up to T, or up to its closure without completion if that came first.
             pl.when(known)
             .then(None)
-            .otherwise((pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days())
+            .otherwise(
+                pl.min_horizontal((pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days(), OPEN_DAYS)
+            )
             .alias(OPEN_DAYS),
         )
         choice, default = choose_models(

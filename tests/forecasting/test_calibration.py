@@ -119,6 +119,23 @@ def test_corrections_are_bounded_and_none_inside_the_band() -> None:
     assert [shift[1] for shift in calm.corrections_.values()] == [0.0, 0.0]
 
 
+def test_a_file_closed_without_completion_is_censored_at_its_closure() -> None:
+    """Withdrawn two days after the origin: that says nothing about slowness. Taken as open up
+    to the day the correction is learned, it would read as the slowest file of all."""
+    known_at = ORIGIN + timedelta(days=3000)
+    good = _backtest(7, 3000, scale=float(np.exp(0.6 * 0.8416))).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("open_days")
+    )
+    waited = (pl.max_horizontal("as_of", "submitted_on") - pl.col("submitted_on")).dt.total_days()
+    withdrawn = good.head(450).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("actual_days"), (waited + 2).alias("open_days")
+    )
+    rows = pl.concat([good.slice(450), withdrawn])
+    assert Calibration().fit(rows, known_at=known_at).corrections_["open"][1] == 0.0
+    as_if_open = Calibration().fit(rows.drop("open_days"), known_at=known_at)
+    assert as_if_open.corrections_["open"][1] > 0.1
+
+
 def test_apply_needs_a_fit() -> None:
     with pytest.raises(RuntimeError, match="fitted before apply"):
         Calibration().apply(_backtest(8, 3), as_of=ORIGIN)
