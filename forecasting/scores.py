@@ -66,15 +66,10 @@ def nested_choice_rows(
         seen = predictions.filter(
             pl.col(AS_OF).is_in(window) & pl.col(MODEL).is_in(list(candidates))
         ).with_columns(
-            # Outcomes after T were not known at T: such a file had been open since submission.
+            # Outcomes after T were not known at T: such a file had been open since submission
+            # (or until its closure without completion).
             pl.when(known).then(pl.col(ACTUAL_DAYS)).otherwise(None),
-            # Open up to T, or up to its closure without completion if that came first.
-            pl.when(known)
-            .then(None)
-            .otherwise(
-                pl.min_horizontal((pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days(), OPEN_DAYS)
-            )
-            .alias(OPEN_DAYS),
+            pl.when(known).then(None).otherwise(_open_until(predictions, as_of)).alias(OPEN_DAYS),
         )
         choice, default = choose_models(
             aggregate(seen) if window else None, candidates, margin=margin
@@ -87,6 +82,13 @@ def nested_choice_rows(
         if calibration is not None:
             parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
     return aggregate(pl.concat(parts)) if parts else pl.DataFrame()
+
+
+def _open_until(predictions: pl.DataFrame, as_of: date) -> pl.Expr:
+    """Days a file not done by `as_of` is known to have been open then: since submission, or up
+    to its closure without completion if that came first (`OPEN_DAYS`, where given)."""
+    since = (pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days()
+    return pl.min_horizontal(since, OPEN_DAYS) if OPEN_DAYS in predictions.columns else since
 
 
 def weighted_pinball(results: pl.DataFrame) -> dict[str, float]:
