@@ -1,9 +1,10 @@
 """What was known at the end of a day: the one place the as-of cut is made.
 
-Submissions after the as-of day are absent and completions, deliveries or closures after it are
-blanked, so a model fitted on this view cannot see the future it will be scored on. A file closed
-without completion by the as-of day has left the queue: it is absent too, as it would be from the
-office's list of files in hand.
+`history_at` is the record as it stood that day: submissions after it are absent, and
+completions, deliveries and closures after it are blanked. `as_known_at` is the office's list of
+files in hand and done that day, what models are fitted on: the same, less the files that had
+already left the queue without completion (closed). A model fitted on it cannot see the future it
+will be scored on; a backtest needs the history, to know which open files were closed when.
 """
 
 from __future__ import annotations
@@ -15,20 +16,25 @@ import polars as pl
 from forecasting.schema import CLOSED_ON, COMPLETED_ON, DELIVERED_ON, SUBMITTED_ON
 
 
-def as_known_at(applications: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
-    """Applications as they stood at the end of `as_of`."""
+def history_at(applications: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Applications as recorded at the end of `as_of`, closed ones included (a frame without
+    `closed_on` has none)."""
+    if CLOSED_ON not in applications.collect_schema():
+        applications = applications.with_columns(pl.lit(None, dtype=pl.Date).alias(CLOSED_ON))
     completed = pl.col(COMPLETED_ON)
-    return applications.filter(
-        (pl.col(SUBMITTED_ON) <= as_of) & ~(pl.col(CLOSED_ON) <= as_of).fill_null(False)
-    ).with_columns(
+    return applications.filter(pl.col(SUBMITTED_ON) <= as_of).with_columns(
         pl.when(completed <= as_of).then(completed).otherwise(None).alias(COMPLETED_ON),
         pl.when(completed <= as_of)
         .then(pl.when(pl.col(DELIVERED_ON) <= as_of).then(pl.col(DELIVERED_ON)))
         .otherwise(None)
         .alias(DELIVERED_ON),
-        # Kept for the schema; a closure after the as-of day is not known yet.
-        pl.lit(None, dtype=pl.Date).alias(CLOSED_ON),
+        pl.when(pl.col(CLOSED_ON) <= as_of).then(pl.col(CLOSED_ON)).alias(CLOSED_ON),
     )
+
+
+def as_known_at(applications: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """The files submitted by `as_of` that were not closed without completion by then."""
+    return history_at(applications, as_of).filter(pl.col(CLOSED_ON).is_null())
 
 
 def is_open_at(as_of: date) -> pl.Expr:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from forecasting.asof import as_known_at
 from forecasting.backtest import BASELINE, KIND, MODEL, aggregate, measured, weighted
 from forecasting.calendar import business_calendar
 from forecasting.calibration import Calibration
@@ -86,6 +87,8 @@ class Forecaster:
                 f"`candidates` must be among {', '.join(MODELS)}, got {', '.join(unknown)}"
             )
         self.as_of_ = as_of
+        # Idempotent on data already cut there; drops the files closed without completion.
+        applications = as_known_at(applications.lazy(), as_of).collect()
         self.models_: dict[str, ProcessingTimeModel] = {}
         # A candidate the data cannot support (too short a history, say) is left out and named.
         self.skipped_: dict[str, str] = {}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from forecasting.asof import as_known_at
+from forecasting.asof import history_at
+from forecasting.backtest import last_day
 from forecasting.capacity import validate_capacity
 from forecasting.contract import validate_applications
 from forecasting.errors import DelaiError
@@ -48,7 +49,7 @@ def load_data(
 ) -> TrainingData:
     """Validate (nothing may be dated after today) and cut the data at `as_of`.
 
-    Without `as_of`, the data is as of its latest submission or completion date.
+    Without `as_of`, the data is as of its latest submission, completion or closure date.
     """
     today = date.today()
     checked_as_of = max(today, as_of) if as_of else today
@@ -58,11 +59,9 @@ def load_data(
     reports = {"applications": validated.report}
     if validated.applications.is_empty():
         raise DelaiError(f"`--data` must hold at least one valid application, got none in {data}")
-    latest = validated.applications.select(
-        pl.max_horizontal(pl.col(SUBMITTED_ON).max(), pl.col(COMPLETED_ON).max())
-    ).item()
-    day = as_of or latest
-    applications = as_known_at(validated.applications.lazy(), day).collect()
+    day = as_of or last_day(validated.applications)
+    # The record as of that day, closures included: backtests need to know when open files left.
+    applications = history_at(validated.applications.lazy(), day).collect()
     capacity_table = None
     if capacity is not None:
         checked = validate_capacity(scan_table(capacity, field="capacity"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from forecasting.asof import as_known_at, is_open_at
+from forecasting.asof import as_known_at, history_at, is_open_at
 from forecasting.schema import APPLICATIONS_SCHEMA, CLOSED_ON, COMPLETED_ON, SUBMITTED_ON
 
 FILES = pl.DataFrame(
@@ -46,3 +46,16 @@ def test_completions_after_the_day_are_still_blanked() -> None:
     assert as_known_at(FILES.lazy(), date(2025, 1, 20)).collect().item(0, COMPLETED_ON) == date(
         2025, 1, 20
     )
+
+
+def test_the_history_keeps_closures_up_to_the_day_and_no_later() -> None:
+    history = history_at(FILES.lazy(), date(2025, 1, 10)).collect()
+    assert history.get_column(CLOSED_ON).to_list() == [None, date(2025, 1, 10), None]
+    assert (
+        history_at(FILES.lazy(), date(2025, 1, 9)).collect().get_column(CLOSED_ON).null_count() == 3
+    )
+
+
+def test_a_frame_without_closures_has_none() -> None:
+    known = as_known_at(FILES.drop(CLOSED_ON).lazy(), date(2025, 1, 10)).collect()
+    assert known.height == 3 and known.get_column(CLOSED_ON).null_count() == 3

@@ -11,13 +11,19 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from forecasting.schema import APPLICATION_ID, DATE_COLUMNS, SUBMITTED_AT
+from forecasting.schema import (
+    APPLICATION_ID,
+    CLOSED_AT,
+    COMPLETED_AT,
+    DATE_COLUMNS,
+    SUBMITTED_AT,
+)
 from forecasting.simulate import simulate
 
 # Set when pytest loads this file, before any test imports MLflow: tests never phone home.
@@ -39,8 +45,14 @@ class TinyData:
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> TinyData:
     """15 months of a 3 %-scale operation, plus three rows the contract refuses."""
     result = simulate(start=date(2024, 1, 1), end=date(2025, 3, 31), seed=3, scale=0.03)
-    dates = [c for c in DATE_COLUMNS if c in result.applications.columns]
-    raw = result.applications.with_columns(pl.col(c).cast(pl.String) for c in dates)
+    # Every fifth file still open three weeks before the end was withdrawn a week after
+    # submission: the simulator has no withdrawals, and `closed_at` must go all the way through.
+    waiting = pl.col(COMPLETED_AT).is_null() & (pl.col(SUBMITTED_AT) < date(2025, 3, 10))
+    withdrawn = waiting & (pl.int_range(pl.len()) % 5 == 0)
+    simulated = result.applications.with_columns(
+        pl.when(withdrawn).then(pl.col(SUBMITTED_AT) + timedelta(days=7)).alias(CLOSED_AT)
+    )
+    raw = simulated.with_columns(pl.col(c).cast(pl.String) for c in DATE_COLUMNS)
     first = raw.head(1)
     refused = pl.concat(
         [

@@ -97,6 +97,20 @@ def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data:
     } <= logged
 
 
+def test_files_closed_without_completion_are_counted_in_the_data_summary(
+    trained: Trained, tiny_data: TinyData
+) -> None:
+    run_id = trained.client.get_model_version(MODEL_NAME, "1").run_id
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="data/segments.csv")
+    segments = pl.read_csv(path)
+    raw = pl.read_parquet(tiny_data.applications)
+    withdrawn = raw.filter(pl.col("closed_at").is_not_null()).height
+    assert withdrawn > 0
+    # Every withdrawn file was accepted (none is among the three refused rows' ids).
+    assert segments.get_column("closed").sum() == withdrawn
+    assert segments.get_column("open").sum() > 0
+
+
 def test_training_logs_the_recalibration_it_serves_with(trained: Trained) -> None:
     """Per request kind and quantile: files, still open, correction, coverage before and after;
     the median is never corrected."""
