@@ -112,6 +112,8 @@ class Forecaster:
         if backtest_predictions is not None and not backtest_predictions.is_empty():
             served = route_rows(backtest_predictions, self.choice_, self.default_model_)
             self.calibration_ = Calibration().fit(served, known_at=as_of)
+            # The accuracy shown to applicants is that of the dates they are given.
+            backtest = _recalibrated(backtest_predictions, served, self.calibration_)
         self.accuracy_ = _accuracy(backtest, self.choice_, self.default_model_)
         self.delivery_lag_ = _delivery_lags(applications)
         # What planners' what-ifs start from, built from the same data and queue projection.
@@ -267,6 +269,24 @@ def _accuracy(
             *SEGMENT, "n", "coverage_p80", "mae_p50", "_base"
         ).iter_rows()
     }
+
+
+def _recalibrated(
+    predictions: pl.DataFrame, served: pl.DataFrame, calibration: Calibration
+) -> pl.DataFrame:
+    """The aggregated backtest with the served rows as recalibrated (and the baseline's as
+    answered). The correction was fitted on these same files, only up to the coverage band's
+    edge, so their coverage is that edge where it was corrected."""
+    corrected = [
+        calibration.apply(rows, as_of=day)
+        for (day,), rows in served.group_by(AS_OF, maintain_order=True)
+    ]
+    # Where the baseline itself serves a route, its rows are already among the corrected ones.
+    routes = served.select(*SEGMENT, KIND, MODEL).unique()
+    baseline = predictions.filter(pl.col(MODEL) == BASELINE).join(
+        routes, on=[*SEGMENT, KIND, MODEL], how="anti"
+    )
+    return aggregate(pl.concat([*corrected, baseline], how="vertical_relaxed"))
 
 
 def _delivery_lags(applications: pl.DataFrame) -> dict[Segment, int]:

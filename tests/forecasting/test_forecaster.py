@@ -166,3 +166,32 @@ def test_the_served_upper_quantiles_are_recalibrated_and_old_pickles_still_answe
     later = served.get_column(QUANTILE_DAYS[1]) - raw.get_column(QUANTILE_DAYS[1])
     # Waiting files later; the new file's kind had no backtest files, so it is as answered.
     assert (later.head(4) > 0).all() and later[4] == 0
+
+
+def test_the_accuracy_shown_is_that_of_the_recalibrated_dates(small_world) -> None:
+    """60 backtest files done within their P80 and 40 done two days after it: the P80 is moved
+    later, and the coverage applicants are shown is that of the moved date."""
+    applications, end = small_world
+    as_of = end - timedelta(days=30)
+    known = as_known_at(applications.lazy(), as_of).collect()
+    segment = ("passport_adult", "online", "ON")
+    files = _too_early(as_of, segment, files=100).with_columns(
+        pl.Series("actual_days", [10] * 60 + [17] * 40),
+        pl.lit(10.0).alias("p50_days"),
+        pl.lit(15.0).alias("p80_days"),
+        pl.lit(16.0).alias("p90_days"),
+    )
+    baseline = files.with_columns(pl.lit("published_percentile").alias("model"))
+    backtest = pl.concat([files, baseline])
+    forecaster = Forecaster(candidates=("kaplan_meier",)).fit(
+        known, as_of=as_of, backtest_predictions=backtest
+    )
+    assert forecaster.calibration_.table_.filter(
+        (pl.col("kind") == "open") & (pl.col("quantile") == 0.8)
+    )["coverage_raw"].to_list() == [pytest.approx(0.6)]
+    accuracy = forecaster.accuracy_[segment]
+    assert accuracy.files_scored == 100
+    assert accuracy.coverage_p80 == pytest.approx(1.0)
+    # The median is not recalibrated, so the errors are the backtest's.
+    assert accuracy.mae_p50_days == pytest.approx(0.4 * 7)
+    assert accuracy.published_mae_p50_days == pytest.approx(0.4 * 7)
