@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -23,6 +24,7 @@ from forecasting.schema import (
     CAPACITY_COMPLETIONS_28D,
     CAPACITY_SCHEMA,
     CAPACITY_STAFF_HOURS_28D,
+    CLOSED_ON,
     COMPLETED_ON,
     COMPLETIONS,
     HOLIDAYS_LAST_28D,
@@ -41,7 +43,8 @@ ON = ("passport_adult", "online", "ON")
 QC = ("passport_adult", "online", "QC")
 
 
-def _applications(rows: list[tuple[tuple[str, str, str], str, str | None]]) -> pl.DataFrame:
+def _applications(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """From (segment, submitted, completed[, closed]) rows, dates as ISO text or None."""
     return pl.DataFrame(
         {
             "service": [r[0][0] for r in rows],
@@ -51,7 +54,7 @@ def _applications(rows: list[tuple[tuple[str, str, str], str, str | None]]) -> p
             SUBMITTED_ON: [date.fromisoformat(r[1]) for r in rows],
             COMPLETED_ON: [date.fromisoformat(r[2]) if r[2] else None for r in rows],
             "delivered_on": [None] * len(rows),
-            "closed_on": [None] * len(rows),
+            CLOSED_ON: [date.fromisoformat(r[3]) if len(r) > 3 and r[3] else None for r in rows],
         },
         schema=APPLICATIONS_SCHEMA,
     )
@@ -163,14 +166,17 @@ def _history(seed: int, n: int = 600) -> pl.DataFrame:
     submitted = rng.integers(0, 540, n)
     took = rng.gamma(2.0, 15.0, n).astype(int)
     done = rng.random(n) < 0.93
+    # Half the files never completed were withdrawn instead, as long after submission.
+    withdrawn = ~done & (rng.random(n) < 0.5)
     segment = rng.integers(0, len(_SEGMENTS), n)
     rows = [
         (
             _SEGMENTS[s],
             (start + timedelta(days=int(d))).isoformat(),
             (start + timedelta(days=int(d + t))).isoformat() if ok else None,
+            (start + timedelta(days=int(d + t))).isoformat() if gone else None,
         )
-        for s, d, t, ok in zip(segment, submitted, took, done, strict=True)
+        for s, d, t, ok, gone in zip(segment, submitted, took, done, withdrawn, strict=True)
     ]
     return _applications(rows)
 
@@ -195,26 +201,45 @@ def _perturb_after(frame: pl.DataFrame, as_of: date, seed: int, extra: int) -> p
     done_later = frame.get_column(COMPLETED_ON) > as_of
     services = pl.Series(rng.choice(["passport_adult", "ei_regular", "unicorn_licence"], n))
     regions = pl.Series(rng.choice(["ON", "QC", "NS"], n))
-    moved = frame.with_columns(
-        pl.when(later).then(services).otherwise(pl.col("service")).alias("service"),
-        pl.when(later).then(regions).otherwise(pl.col("region")).alias("region"),
-        pl.when(later)
-        .then(pl.lit(as_of) + pl.duration(days=pl.Series(rng.integers(1, 200, n))))
-        .otherwise(pl.col(SUBMITTED_ON))
-        .alias(SUBMITTED_ON),
-    ).with_columns(
-        # A completion after the as-of day moves elsewhere after it, or disappears.
-        pl.when(done_later.fill_null(False) | later)
-        .then(
-            pl.when(pl.Series(rng.random(n) < 0.2))
-            .then(None)
-            .otherwise(
-                pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON))
-                + pl.duration(days=pl.Series(rng.integers(1, 300, n)))
-            )
+    moved = (
+        frame.with_columns(
+            pl.when(later).then(services).otherwise(pl.col("service")).alias("service"),
+            pl.when(later).then(regions).otherwise(pl.col("region")).alias("region"),
+            pl.when(later)
+            .then(pl.lit(as_of) + pl.duration(days=pl.Series(rng.integers(1, 200, n))))
+            .otherwise(pl.col(SUBMITTED_ON))
+            .alias(SUBMITTED_ON),
         )
-        .otherwise(pl.col(COMPLETED_ON))
-        .alias(COMPLETED_ON)
+        .with_columns(
+            # A completion after the as-of day moves elsewhere after it, or disappears.
+            pl.when(done_later.fill_null(False) | later)
+            .then(
+                pl.when(pl.Series(rng.random(n) < 0.2))
+                .then(None)
+                .otherwise(
+                    pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON))
+                    + pl.duration(days=pl.Series(rng.integers(1, 300, n)))
+                )
+            )
+            .otherwise(pl.col(COMPLETED_ON))
+            .alias(COMPLETED_ON)
+        )
+        .with_columns(
+            # A file not completed may be closed after the as-of day instead, or no longer be.
+            pl.when(pl.col(COMPLETED_ON).is_null() & ~(pl.col(CLOSED_ON) <= as_of).fill_null(False))
+            .then(
+                pl.when(pl.Series(rng.random(n) < 0.5))
+                .then(None)
+                .otherwise(
+                    pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON))
+                    + pl.duration(days=pl.Series(rng.integers(1, 300, n)))
+                )
+            )
+            .when(pl.col(COMPLETED_ON).is_not_null() & (pl.col(CLOSED_ON) > as_of))
+            .then(None)
+            .otherwise(pl.col(CLOSED_ON))
+            .alias(CLOSED_ON)
+        )
     )
     added = _history(seed + 1, extra).with_columns(
         (pl.lit(as_of) + pl.duration(days=pl.col(SUBMITTED_ON).dt.day())).alias(SUBMITTED_ON)
