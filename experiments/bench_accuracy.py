@@ -15,9 +15,8 @@ recalibration, so its effect shows. The targets are checked on `delai`:
 
 Coverage counts a file still open when the data ends, and already past its promised date then,
 as a miss (it is, whatever happens later); `cov80_done` is P80 coverage over completed files
-only, the figure earlier versions printed. The two differ where many files never complete in
-the data: on the travel log a rejected declaration stays open for good, so there the truth for
-waiting files lies between them.
+only, the figure earlier versions printed. A file closed without completion (`closed_at`; the
+real logs' mappings infer it from a quiet period) is known to be open only until its closure.
 
 Simulated event scenarios are scored from the event's start to 26 weeks after it (the period a
 forecaster can react to), and also over the whole year around it, shown for transparency. Every

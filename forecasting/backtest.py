@@ -3,10 +3,10 @@
 Two request sets per origin T: "new" files submitted in the days after T, and "open" files
 submitted by T and still open at T. A file whose outcome the data does not yet hold is counted
 (`n_censored`) and kept for what is known of it: it took longer than it has been open
-(`open_days`, up to the data's last day). Its error is unknown, so MAE and pinball loss leave it
-out; but once it is open past a promised date, that date was missed, and coverage counts it so.
-Leaving such files out would flatter every model whose dates pass while files are still
-waiting: on the real logs, most files open at an origin were never completed in the data.
+(`open_days`: up to its segment's last day in the data, or up to its closure when it left the
+queue without completion). Its error is unknown, so MAE and pinball loss leave it out; but once
+it is open past a promised date, that date was missed, and coverage counts it so. Leaving such
+files out would flatter every model whose dates pass while files are still waiting.
 """
 
 from __future__ import annotations
