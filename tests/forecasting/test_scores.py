@@ -225,3 +225,23 @@ def test_an_origin_a_shock_delayed_does_not_outvote_the_ordinary_ones() -> None:
     choice, default = choose_models(pl.DataFrame(rows), ["kaplan_meier", "queue_projection"])
     assert choice == {("passport_adult", "online", "ON", "new"): "queue_projection"}
     assert default == "queue_projection"
+
+
+def test_a_candidate_that_answered_on_fewer_origins_is_not_judged_on_easier_ones() -> None:
+    """The boosted quantiles could not answer at the first two origins, where every loss was
+    larger; at the third, the only one they answered, they were the worst of the three. Their
+    loss in days (2.5) still beat Kaplan-Meier's average over all three (3.3)."""
+    losses = {
+        date(2025, 1, 1): {"kaplan_meier": 4.0, "queue_projection": 4.2},
+        date(2025, 1, 8): {"kaplan_meier": 4.0, "queue_projection": 4.2},
+        date(2025, 1, 15): {"kaplan_meier": 2.0, "queue_projection": 2.1, "boosted_quantiles": 2.5},
+    }
+    rows = [
+        {**_row(model, "ON", 10, loss), "as_of": as_of, "kind": "new"}
+        for as_of, by_model in losses.items()
+        for model, loss in by_model.items()
+    ]
+    candidates = ["boosted_quantiles", "queue_projection", "kaplan_meier"]
+    choice, default = choose_models(pl.DataFrame(rows), candidates)
+    assert choice == {("passport_adult", "online", "ON", "new"): "kaplan_meier"}
+    assert default == "kaplan_meier"
