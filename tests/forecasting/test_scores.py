@@ -179,8 +179,9 @@ def test_the_choice_is_made_per_segment_and_request_kind() -> None:
         ("passport_adult", "online", "ON", "open"): "kaplan_meier",
         ("passport_adult", "online", "ON", "new"): "queue_projection",
     }
-    # Over both kinds: 2.5 a file against 3.0.
-    assert default == "queue_projection"
+    # Over both kinds, each loss relative to its kind's best: Kaplan-Meier's 1.0 and 2.5 average
+    # 1.75 a file, the queue's 3.0 and 1.0 average 2.0 (in days the queue led, 2.5 against 3.0).
+    assert default == "kaplan_meier"
 
 
 @pytest.mark.parametrize(("own_loss", "chosen"), [(2.7, "kaplan_meier"), (2.0, "queue_projection")])
@@ -204,3 +205,43 @@ def test_a_segment_leaves_its_kind_s_pooled_best_only_by_a_margin(own_loss, chos
     # Without a margin the segment's own best answers.
     unguarded, _ = choose_models(frame, candidates)
     assert unguarded[("passport_adult", "online", "QC", "open")] == "queue_projection"
+
+
+def test_an_origin_a_shock_delayed_does_not_outvote_the_ordinary_ones() -> None:
+    """At two ordinary origins the queue's loss is 2 days and Kaplan-Meier's 3 (half as bad
+    again); at one origin a shock delayed, both lose about ten times more and Kaplan-Meier is
+    20 % better. Summed in days the shock decides (KM 26 against 29); relative to each origin's
+    best the queue is chosen (1.08 against 1.33), for the route and as the default."""
+    days = {
+        date(2025, 1, 1): (2.0, 3.0),
+        date(2025, 1, 8): (2.0, 3.0),
+        date(2025, 1, 15): (25.0, 20.0),
+    }
+    rows = [
+        {**_row(model, "ON", 10, loss), "as_of": as_of, "kind": "new"}
+        for as_of, losses in days.items()
+        for model, loss in zip(["queue_projection", "kaplan_meier"], losses, strict=True)
+    ]
+    choice, default = choose_models(pl.DataFrame(rows), ["kaplan_meier", "queue_projection"])
+    assert choice == {("passport_adult", "online", "ON", "new"): "queue_projection"}
+    assert default == "queue_projection"
+
+
+def test_a_candidate_that_answered_on_fewer_origins_is_not_judged_on_easier_ones() -> None:
+    """The boosted quantiles could not answer at the first two origins, where every loss was
+    larger; at the third, the only one they answered, they were the worst of the three. Their
+    loss in days (2.5) still beat Kaplan-Meier's average over all three (3.3)."""
+    losses = {
+        date(2025, 1, 1): {"kaplan_meier": 4.0, "queue_projection": 4.2},
+        date(2025, 1, 8): {"kaplan_meier": 4.0, "queue_projection": 4.2},
+        date(2025, 1, 15): {"kaplan_meier": 2.0, "queue_projection": 2.1, "boosted_quantiles": 2.5},
+    }
+    rows = [
+        {**_row(model, "ON", 10, loss), "as_of": as_of, "kind": "new"}
+        for as_of, by_model in losses.items()
+        for model, loss in by_model.items()
+    ]
+    candidates = ["boosted_quantiles", "queue_projection", "kaplan_meier"]
+    choice, default = choose_models(pl.DataFrame(rows), candidates)
+    assert choice == {("passport_adult", "online", "ON", "new"): "kaplan_meier"}
+    assert default == "kaplan_meier"
