@@ -12,8 +12,9 @@ The backtest's origins lie a horizon before the as-of day, so the correction lag
 In the nested accuracy benchmark an unguarded correction was as often wrong as right: it ran
 after seasons and shocks that had passed (steady P80 of new files 0.81 -> 0.77, the year around
 the outage 0.80 -> 0.74), and on travel declarations, where 57 % of the files open at a backtest
-origin were still open at the scored day (and most files open at a day are never paid in the
-log), Kaplan-Meier read them as slow and pushed the P80 of open files from 0.82 to 0.97. Hence
+origin were still open at the scored day (measured before withdrawn declarations were closed, when
+most files open at a day were never paid in the log), Kaplan-Meier read them as slow and pushed
+the P80 of open files from 0.82 to 0.97. Hence
 the guards, each measured there: no correction while a kind's coverage is within `tolerance` of
 nominal, and then only to the band's edge; none where more than `max_censored_share` of its
 files are still open; at most `max_correction` either way; none where censoring leaves the level
