@@ -93,6 +93,13 @@ def _segment_last_day(applications: pl.DataFrame) -> pl.Expr:
     return pl.max_horizontal(_DAYS_RECORDED).max().over(SEGMENT)
 
 
+def open_days_by(rows: pl.DataFrame, day: date) -> pl.Expr:
+    """Days a file not done by `day` is known to have been open then: since submission, or up to
+    its closure without completion if that came first (`OPEN_DAYS`, where `rows` has it)."""
+    since = (pl.lit(day) - pl.col(SUBMITTED_ON)).dt.total_days()
+    return pl.min_horizontal(since, OPEN_DAYS) if OPEN_DAYS in rows.columns else since
+
+
 def last_day(applications: pl.DataFrame) -> date:
     """The latest submission, completion or closure day in the data: where what is known ends."""
     days = applications.select(pl.max_horizontal(c.max() for c in _DAYS_RECORDED)).item()

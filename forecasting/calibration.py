@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from forecasting.backtest import ACTUAL_DAYS, KIND, OPEN_DAYS
+from forecasting.backtest import ACTUAL_DAYS, KIND, open_days_by
 from forecasting.models.base import enforce_invariants, waited_days
 from forecasting.models.conformal import censored_coverage, censored_quantile, score_cdf
 from forecasting.schema import AS_OF, QUANTILE_DAYS, QUANTILES, SUBMITTED_ON
@@ -155,7 +155,7 @@ def _scores(rows: pl.DataFrame, known_at: date) -> tuple[_F, _B]:
         known.alias("_known"),
         pl.when(known)
         .then(pl.col(ACTUAL_DAYS) - waited)
-        .otherwise((_open_until(rows, known_at) - start).dt.total_days())
+        .otherwise(open_days_by(rows, known_at) - waited)
         .clip(lower_bound=0)
         .cast(pl.Float64)
         .alias("_remaining"),
@@ -165,15 +165,6 @@ def _scores(rows: pl.DataFrame, known_at: date) -> tuple[_F, _B]:
     predicted = frame.select(QUANTILE_DAYS).to_numpy().astype(np.float64)
     scores = np.log1p(remaining)[:, None] - np.log1p(predicted)
     return scores, ~frame.get_column("_known").to_numpy()
-
-
-def _open_until(rows: pl.DataFrame, known_at: date) -> pl.Expr:
-    """The last day a file is known to have been open: `known_at`, or its closure without
-    completion if that came first (`OPEN_DAYS` after submission, where the rows have it)."""
-    if OPEN_DAYS not in rows.columns:
-        return pl.lit(known_at)
-    closed = pl.col(SUBMITTED_ON) + pl.duration(days=pl.col(OPEN_DAYS))
-    return pl.min_horizontal(pl.lit(known_at), closed)
 
 
 def _recency(origins: pl.Series, half_life_days: float | None) -> _F:

@@ -208,13 +208,12 @@ def _endings(mapping: EventLogMapping) -> list[pl.Expr]:
         over = pl.lit(True) if mapping.end_activities is None else pl.lit(False)
     else:
         over = pl.col(_LOG_END) - last >= timedelta(days=mapping.quiet_days)
-    unfinished = pl.col(_COMPLETED).is_null()
     if mapping.end_activities is None:
         return [
             pl.when(over).then(last).alias(_COMPLETED),
             pl.lit(None, dtype=_UTC_TIME).alias(_CLOSED),
         ]
-    return [pl.when(unfinished & over).then(last).otherwise(None).alias(_CLOSED)]
+    return [pl.when(pl.col(_COMPLETED).is_null() & over).then(last).alias(_CLOSED)]
 
 
 def _case_key(mapping: EventLogMapping) -> pl.Expr:

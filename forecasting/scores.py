@@ -15,7 +15,14 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from forecasting.backtest import ACTUAL_DAYS, BASELINE, MODEL, OPEN_DAYS, aggregate
+from forecasting.backtest import (
+    ACTUAL_DAYS,
+    BASELINE,
+    MODEL,
+    OPEN_DAYS,
+    aggregate,
+    open_days_by,
+)
 from forecasting.calibration import Calibration
 from forecasting.forecaster import Forecaster, choose_models, route_rows
 from forecasting.schema import AS_OF, SUBMITTED_ON
@@ -69,7 +76,7 @@ def nested_choice_rows(
             # Outcomes after T were not known at T: such a file had been open since submission
             # (or until its closure without completion).
             pl.when(known).then(pl.col(ACTUAL_DAYS)).otherwise(None),
-            pl.when(known).then(None).otherwise(_open_until(predictions, as_of)).alias(OPEN_DAYS),
+            pl.when(known).then(None).otherwise(open_days_by(predictions, as_of)).alias(OPEN_DAYS),
         )
         choice, default = choose_models(
             aggregate(seen) if window else None, candidates, margin=margin
@@ -82,13 +89,6 @@ def nested_choice_rows(
         if calibration is not None:
             parts.append(routed.with_columns(pl.lit(NESTED).alias(MODEL)))
     return aggregate(pl.concat(parts)) if parts else pl.DataFrame()
-
-
-def _open_until(predictions: pl.DataFrame, as_of: date) -> pl.Expr:
-    """Days a file not done by `as_of` is known to have been open then: since submission, or up
-    to its closure without completion if that came first (`OPEN_DAYS`, where given)."""
-    since = (pl.lit(as_of) - pl.col(SUBMITTED_ON)).dt.total_days()
-    return pl.min_horizontal(since, OPEN_DAYS) if OPEN_DAYS in predictions.columns else since
 
 
 def weighted_pinball(results: pl.DataFrame) -> dict[str, float]:
