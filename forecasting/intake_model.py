@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal, stats
 
 from forecasting.day_profile import DayProfile
 from forecasting.intake_season import (
@@ -182,6 +181,9 @@ def count_quantiles(mean: _F, variance: _F, quantiles: _F) -> _F:
     poisson = excess <= 1e-9 * mean
     out = np.zeros((quantiles.size, mean.size))
     q = quantiles[:, None]
+    # Here, not at the top: most answers need no scipy.stats (see local_registry).
+    from scipy import stats
+
     if poisson.any():
         out[:, poisson] = stats.poisson.ppf(q, mean[poisson])
     spread = ~poisson & (mean > 0)
@@ -296,6 +298,9 @@ def _smoothed_level(residuals: _F) -> tuple[float, _F, float]:
 
     Returns the weight, the level after each week and the one-step error variance.
     """
+    # Here, not at the top: a fitted model answers without scipy.signal (see local_registry).
+    from scipy import signal
+
     best: tuple[float, float, _F] = (np.inf, 0.0, residuals)
     for alpha in _ALPHAS:
         # level_k = (1 - alpha) level_{k-1} + alpha r_k from 0 is a first-order linear filter.

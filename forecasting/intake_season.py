@@ -12,9 +12,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from statsmodels.genmod.families import Poisson
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 _F = npt.NDArray[np.float64]
 _Days = npt.NDArray[np.int64]
@@ -108,6 +105,11 @@ def _poisson_glm(totals: _F, exposure: _F, design: _F) -> tuple[_F, _F]:
     offset = np.log(exposure[usable])
     # Least squares on the log rates starts close to the answer: fewer IRLS steps from there.
     start = np.linalg.lstsq(design[usable], np.log(totals[usable] + 0.5) - offset, rcond=None)[0]
+    # Here, not at the top: a fitted model answers without statsmodels (see local_registry).
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
     model = GLM(totals[usable], design[usable], family=Poisson(), offset=offset)
     with warnings.catch_warnings():
         # A near-empty segment can stop short of the tolerance; the estimate is still usable.

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.duration.survfunc import SurvfuncRight
 
 _I = npt.NDArray[np.int64]
 
@@ -36,6 +35,9 @@ def kaplan_meier(
     """
     t = durations.to_numpy().astype(np.float64)
     e = events.to_numpy().astype(np.int64)
+    # Here, not at the top: a fitted model answers without statsmodels (see local_registry).
+    from statsmodels.duration.survfunc import SurvfuncRight
+
     fitted = SurvfuncRight(t, e, freq_weights=weights)
     done = t[e == 1]
     return SurvivalCurve(

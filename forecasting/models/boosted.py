@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from forecasting.errors import DelaiError
@@ -52,6 +52,9 @@ from forecasting.schema import (
     SERVICE_DAYS_P80,
     SUBMITTED_ON,
 )
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 _F = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
@@ -333,6 +336,10 @@ class BoostedQuantiles(ProcessingTimeModel):
         }
 
     def _estimator(self, quantile: float) -> HistGradientBoostingRegressor:
+        # Here, not at the top: importing scikit-learn takes seconds, and unpickling a fitted
+        # estimator imports it anyway; a model without one answers without it (local_registry).
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         return HistGradientBoostingRegressor(
             loss="quantile",
             quantile=quantile,

@@ -26,7 +26,6 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.duration.hazard_regression import PHReg
 
 from forecasting.errors import DelaiError
 from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups, waited_days
@@ -275,6 +274,9 @@ def _cox(t: _F, status: _I, exog: _F, stratum: _I) -> tuple[_F, dict[int, Surviv
     the cumulative hazard up to and including each time, which `SurvivalCurve` expects.
     """
     covariates = exog.shape[1] > 0
+    # Here, not at the top: a fitted model answers without statsmodels (see local_registry).
+    from statsmodels.duration.hazard_regression import PHReg
+
     # Without covariates a zero column with a zero coefficient gives the Breslow baseline.
     model = PHReg(
         t,
