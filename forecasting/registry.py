@@ -1,24 +1,19 @@
 """Models in MLflow: the pyfunc wrapper, logging and loading a Forecaster, promotion by alias.
 
 With `tracking` (runs and what is logged to them), the only modules of forecasting/ that import
-MLflow. The fitted `Forecaster` travels as a pickle artifact
-inside a pyfunc model (it holds only numpy arrays, dicts and dates, so the standard library's
-pickle is enough and loading needs no MLflow-specific code); `load_forecaster` gives it back for
-in-process use. A pickle executes code when loaded: load models only from a registry you trust.
+MLflow. The fitted `Forecaster` travels as a pickle artifact inside a pyfunc model (it holds
+only numpy arrays, dicts and dates, so the standard library's pickle is enough and loading needs
+no MLflow-specific code: `local_registry` reads it, and an embedded store, without MLflow);
+`load_forecaster` gives it back for in-process use. A pickle executes code when loaded: load
+models only from a registry you trust.
 Promotion moves the `champion` alias, never stages: a candidate takes it only when its backtest
 pinball loss, as a ratio to the published baseline's on the same origins, beats the champion's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import pickle
-import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
 from importlib import metadata as distributions
 from pathlib import Path
 from typing import Any
@@ -32,16 +27,23 @@ from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
-from forecasting.errors import DataContractError, DelaiError
+from forecasting.errors import DelaiError
 from forecasting.forecaster import Forecaster
+from forecasting.local_registry import (
+    CHAMPION,
+    FORECASTER_ARTIFACT,
+    MODEL_URI,
+    ForecasterInfo,
+    code_fingerprint,
+    first_line,
+    read_payload,
+    warn_if_code_changed,
+    write_payload,
+)
 from forecasting.predictions import predict_table
 from forecasting.promotion import SCORE, PromotionDecision, decide
 from forecasting.tracking import artifact_store, log_dict, log_metrics, set_tags
 
-logger = logging.getLogger(__name__)
-
-CHAMPION = "champion"
-FORECASTER_ARTIFACT = "forecaster"
 SCORE_TAG = SCORE
 # What the pickled Forecaster needs to be loaded and to answer; pinned to what trained it.
 RUNTIME_DISTRIBUTIONS = (
@@ -66,20 +68,9 @@ from forecasting.registry import DelaiPyfunc
 
 mlflow.models.set_model(DelaiPyfunc())
 '''
-_MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
 
 # --- the pyfunc --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ForecasterInfo:
-    """Where a loaded Forecaster came from."""
-
-    model_uri: str
-    model_version: str
-    as_of: date
-    run_id: str
-
-
 class DelaiPyfunc(PythonModel):
     """Serves a pickled `Forecaster`: text requests in, ISO dates and per-row errors out.
 
@@ -88,19 +79,10 @@ class DelaiPyfunc(PythonModel):
     """
 
     def load_context(self, context: Any) -> None:
-        payload = _read_payload(Path(context.artifacts[FORECASTER_ARTIFACT]))
+        payload = read_payload(Path(context.artifacts[FORECASTER_ARTIFACT]))
+        warn_if_code_changed(payload)
         self.forecaster_: Forecaster = payload["forecaster"]
         self.run_id_: str = payload["run_id"]
-        self.code_: str = payload.get("code", "")
-        if self.code_ != code_fingerprint():
-            # The pickle holds fitted state; the code that answers from it is today's.
-            logger.warning(
-                "model from run %s was trained with forecasting code %s, loaded with %s: "
-                "its answers may differ from its backtest",
-                self.run_id_,
-                self.code_ or "unknown",
-                code_fingerprint(),
-            )
         config = context.model_config or {}
         self.model_version_ = str(config.get("model_version") or f"run-{self.run_id_}")
 
@@ -140,7 +122,7 @@ def log_forecaster(
     signature: ModelSignature = infer_signature(input_example, answer.to_pandas())
     with tempfile.TemporaryDirectory() as folder:
         payload = Path(folder) / f"{FORECASTER_ARTIFACT}.pkl"
-        _write_payload(payload, forecaster, run_id=run_id)
+        write_payload(payload, forecaster, run_id=run_id)
         # Models from code: the wrapper is rebuilt by importing it, not unpickled.
         entry = Path(folder) / "delai_model.py"
         entry.write_text(_ENTRY_POINT)
@@ -192,7 +174,7 @@ def load_pyfunc(model_uri: str, *, model_version: str | None = None) -> Any:
     the one answering even if the alias moves meanwhile.
     """
     version = model_version if model_version is not None else resolve_version(model_uri)
-    match = _MODEL_URI.match(model_uri)
+    match = MODEL_URI.match(model_uri)
     target = f"models:/{match['name']}/{version}" if match and version else model_uri
     try:
         return mlflow.pyfunc.load_model(
@@ -200,13 +182,13 @@ def load_pyfunc(model_uri: str, *, model_version: str | None = None) -> Any:
         )
     except (MlflowException, DelaiError) as exc:
         raise DelaiError(
-            f"`--model-uri` must name a loadable model, got '{target}': {_first_line(exc)}"
+            f"`--model-uri` must name a loadable model, got '{target}': {first_line(exc)}"
         ) from None
 
 
 def resolve_version(model_uri: str) -> str | None:
     """The registered version a `models:/` URI names, or None for any other URI."""
-    match = _MODEL_URI.match(model_uri)
+    match = MODEL_URI.match(model_uri)
     if match is None:
         return None
     if match["version"]:
@@ -219,43 +201,6 @@ def resolve_version(model_uri: str) -> str | None:
             f"of '{match['name']}' has the alias '{match['alias']}' (has a training been promoted?)"
         ) from None
     return str(found.version)
-
-
-def code_fingerprint() -> str:
-    """A hash of the forecasting code a pickled Forecaster answers with (the simulator aside)."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root)
-        if relative.parts[0] != "simulate":
-            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _write_payload(path: Path, forecaster: Forecaster, *, run_id: str) -> None:
-    payload = {"forecaster": forecaster, "run_id": run_id, "code": code_fingerprint()}
-    with path.open("wb") as handle:
-        pickle.dump(payload, handle, protocol=5)
-
-
-def _read_payload(path: Path) -> dict[str, Any]:
-    """The pickled payload, or a DelaiError saying the artifact is not one (cut short, say)."""
-    expected = "a delai forecaster pickle"
-    try:
-        with path.open("rb") as handle:
-            payload: Any = pickle.load(handle)
-    except Exception as exc:  # a corrupt pickle can raise almost anything
-        got = f"an unreadable file ({_first_line(exc)})"
-        raise DataContractError(f"{FORECASTER_ARTIFACT} artifact", expected, got) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("forecaster"), Forecaster):
-        got = f"a pickled {type(payload).__name__} that holds no Forecaster"
-        raise DataContractError(f"{FORECASTER_ARTIFACT} artifact", expected, got)
-    return payload
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --- promotion ---------------------------------------------------------------------------------

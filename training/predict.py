@@ -1,7 +1,9 @@
 """`delai predict`: estimates for a file of requests, answered in-process by the registered model.
 
-The Forecaster is unpickled once and asked for the whole file in one vectorised call, so a
-hundred thousand requests take well under a second of model time; no model server is involved.
+The Forecaster is unpickled once and asked for the whole file in one vectorised call; no model
+server is involved. On the embedded SQLite store the model is found and read without importing
+MLflow (`local_registry`), whose import and store start cost more than the answers themselves;
+any other store, or anything the direct read cannot vouch for, goes through MLflow.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from time import perf_counter
 
 import polars as pl
 
-from forecasting import registry, tracking
+from forecasting import local_registry
 from forecasting.errors import DelaiError
 from forecasting.predictions import predict_table
 from forecasting.schema import ERROR, REQUEST_COLUMNS
@@ -26,7 +28,7 @@ OUTPUT_SUFFIXES = (".csv", ".parquet")
 class PredictOutcome:
     rows: int
     errors: int
-    model: registry.ForecasterInfo
+    model: local_registry.ForecasterInfo
     seconds: dict[str, float]
 
 
@@ -44,10 +46,14 @@ def predict_file(
     seconds["read"] = perf_counter() - start
 
     start = perf_counter()
-    tracking.configure_tracking(settings, experiment=None)
-    forecaster, info = registry.load_forecaster(
-        model_uri or registry.champion_uri(settings.model_name)
-    )
+    uri = model_uri or f"models:/{settings.model_name}@{local_registry.CHAMPION}"
+    loaded = local_registry.load_forecaster(uri, settings.tracking_uri)
+    if loaded is None:
+        from forecasting import registry, tracking
+
+        tracking.configure_tracking(settings, experiment=None)
+        loaded = registry.load_forecaster(uri)
+    forecaster, info = loaded
     seconds["load_model"] = perf_counter() - start
 
     start = perf_counter()

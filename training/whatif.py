@@ -22,7 +22,7 @@ from forecasting.whatif.scenario import GoalSeekRequest, Scenario
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from forecasting.registry import ForecasterInfo
+    from forecasting.local_registry import ForecasterInfo
     from forecasting.whatif.result import GoalSeekResult, ScenarioResult
 
 WEEKLY_FILE = "whatif-weekly.csv"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,13 +19,16 @@ import pandas as pd
 import polars as pl
 import pytest
 from mlflow.tracking import MlflowClient
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from forecasting import registry
+from forecasting import local_registry, registry
 from forecasting.errors import DataContractError
 from forecasting.predictions import ANSWER_COLUMNS
 from forecasting.schema import QUANTILE_DATES, REQUEST_COLUMNS
+from forecasting.settings import Settings
 from training.cli import app
+from training.predict import PredictOutcome, predict_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -246,3 +251,80 @@ def _artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> li
     for item in client.list_artifacts(run_id, path):
         found += _artifacts(client, run_id, item.path) if item.is_dir else [item]
     return found
+
+
+# --- the embedded store read without MLflow ---------------------------------------------------
+def test_the_embedded_store_is_read_as_mlflow_reads_it(trained: Trained) -> None:
+    """Fails, rather than slowing `delai predict` down unseen, if MLflow's tables change."""
+    uri = f"models:/{MODEL_NAME}@champion"
+    direct = local_registry.load_forecaster(uri, Settings().tracking_uri)
+    assert direct is not None, "the embedded store could not be read directly"
+    forecaster, info = direct
+    through_mlflow, expected = registry.load_forecaster(uri)
+    assert info == expected
+    segment = forecaster.segments[0]
+    requests = pl.DataFrame(
+        {"service": [segment[0]], "channel": [segment[1]], "region": [segment[2]]}
+    ).with_columns(pl.lit(date(2025, 3, 1)).alias("submitted_on"))
+    assert_frame_equal(forecaster.estimate(requests), through_mlflow.estimate(requests))
+
+
+def test_predict_needs_no_mlflow_on_the_embedded_store(
+    trained: Trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(uri: str) -> None:
+        raise AssertionError(f"MLflow was asked for {uri}")
+
+    monkeypatch.setattr(registry, "load_forecaster", refuse)
+    outcome = _predict_one(tmp_path)
+    assert (outcome.model.model_version, outcome.errors) == ("1", 0)
+
+
+def test_predict_goes_through_mlflow_when_the_store_cannot_be_read_directly(
+    trained: Trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    load = registry.load_forecaster
+
+    def counted(uri: str) -> tuple[object, object]:
+        asked.append(uri)
+        return load(uri)
+
+    monkeypatch.setattr(local_registry, "load_forecaster", lambda uri, tracking: None)
+    monkeypatch.setattr(registry, "load_forecaster", counted)
+    outcome = _predict_one(tmp_path)
+    assert asked == [f"models:/{MODEL_NAME}@champion"]
+    assert (outcome.model.model_version, outcome.errors) == ("1", 0)
+
+
+def test_a_version_whose_files_are_gone_is_left_to_mlflow(trained: Trained) -> None:
+    store = sqlite3.connect(trained.folder / "mlflow.db")
+    try:
+        (location,) = store.execute(
+            "SELECT storage_location FROM model_versions WHERE name = ? AND version = 1",
+            (MODEL_NAME,),
+        ).fetchone()
+    finally:
+        store.close()
+    tracking_uri = Settings().tracking_uri
+    moved = Path(location.removeprefix("file://")) / local_registry.PAYLOAD_PATH
+    hidden = moved.with_suffix(".moved")
+    moved.rename(hidden)
+    try:
+        assert local_registry.load_forecaster(f"models:/{MODEL_NAME}/1", tracking_uri) is None
+    finally:
+        hidden.rename(moved)
+    assert local_registry.load_forecaster(f"models:/{MODEL_NAME}/1", tracking_uri) is not None
+
+
+def _predict_one(folder: Path) -> PredictOutcome:
+    source, target = folder / "one.csv", folder / "one-out.csv"
+    pl.DataFrame(
+        {
+            "service": ["passport_adult"],
+            "channel": ["online"],
+            "region": ["ON"],
+            "submitted_on": ["2025-03-20"],
+        }
+    ).write_csv(source)
+    return predict_file(source, target, model_uri=None, settings=Settings())
