@@ -5,8 +5,10 @@ one `make bench-serve` uses; simulated and trained there first if there is none)
 are random segments of that model and submission days from a year before its data ends to 90
 days after, with 1 % of rows deliberately wrong (an unknown service, a day too far ahead) so the
 per-row error path is timed too. Each run is a fresh process, as a batch job would start:
-the wall time includes starting Python and importing MLflow, which this run also times alone so
-the floor under the command is visible. Every figure is measured here; nothing is hard-coded.
+the wall time includes starting Python and the imports. On this embedded store the command
+reads the champion without MLflow (forecasting/local_registry.py); `import mlflow` alone is
+timed beside it, since any other store pays it. Every figure is measured here; nothing is
+hard-coded.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def main() -> None:
     median_wall = statistics.median(r["wall"] for r in runs)
     median_predict = statistics.median(r.get("predict", float("nan")) for r in runs)
     for name, seconds in floor_seconds.items():
-        print(f"floor: {name:<28} {seconds:.2f} s")
+        print(f"beside it: {name:<28} {seconds:.2f} s")
     print(
         f"whole command: median {median_wall:.2f} s, ratio {median_wall / TARGET_SECONDS:.2f} "
         f"of the {TARGET_SECONDS:.0f} s target -> {verdict(median_wall)}"
