@@ -379,10 +379,11 @@ def _snap_to_business_days(
     first, last = present.row(0)
     if first is None:
         return frame
-    regions = frame.get_column(REGION).to_numpy()
-    for region in np.unique(regions):
+    regions = frame.get_column(REGION)
+    # Polars, not np.unique: sorting 100,000 Python strings took a quarter of `delai predict`.
+    for region in regions.unique().to_list():
         calendar = business_calendar(str(region), first, last + timedelta(days=30), country=country)
-        rows = regions == region
+        rows = (regions == region).to_numpy()
         for c in columns:
             known = rows & ~np.isnat(values[c])
             values[c][known] = calendar.next_business_day(values[c][known])
