@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date, timedelta
 
 import numpy as np
@@ -9,6 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from forecasting.calibration import CALIBRATION_SCHEMA, Calibration
 from forecasting.schema import QUANTILE_DAYS
@@ -134,6 +136,78 @@ def test_a_file_closed_without_completion_is_censored_at_its_closure() -> None:
     assert Calibration().fit(rows, known_at=known_at).corrections_["open"][1] == 0.0
     as_if_open = Calibration().fit(rows.drop("open_days"), known_at=known_at)
     assert as_if_open.corrections_["open"][1] > 0.1
+
+
+def _spread_backtest(seed: int, n: int) -> pl.DataFrame:
+    """New files whose remaining days are log-normal around 60 days, half with a narrow spread
+    (sigma 0.2) and half with a wide one (1.0). The model knows each file's spread but labels
+    its levels wrongly: its P80 is the true 0.70 quantile, its P90 the true 0.85."""
+    rng = np.random.default_rng(seed)
+    as_of = [ORIGIN + timedelta(days=7 * int(i)) for i in rng.integers(0, 6, n)]
+    sigma = np.where(np.arange(n) % 2 == 0, 0.2, 1.0)
+    actual = np.round(np.exp(np.log(60.0) + sigma * rng.standard_normal(n)))
+    z70, z85 = 0.5244, 1.0364
+    return pl.DataFrame(
+        {
+            "as_of": as_of,
+            "model": "kaplan_meier",
+            "service": "passport",
+            "channel": "online",
+            "region": "ON",
+            "submitted_on": [
+                day + timedelta(days=int(d))
+                for day, d in zip(as_of, rng.integers(1, 8, n), strict=True)
+            ],
+            "kind": "new",
+            "actual_days": actual.astype(np.int64),
+            "p50_days": np.full(n, 60.0),
+            "p80_days": np.exp(np.log(60.0) + sigma * z70),
+            "p90_days": np.exp(np.log(60.0) + sigma * z85),
+            "sigma": sigma,
+        }
+    )
+
+
+def test_the_p80_moves_along_each_files_own_curve() -> None:
+    """Served at the level its backtest says covers 80 %, the P80 covers 80 % of narrow and of
+    wide files alike; one factor on days for all, as before, over-covers the narrow ones and
+    under-covers the wide ones."""
+    train, fresh = _spread_backtest(10, 6000), _spread_backtest(11, 6000)
+    known_at = ORIGIN + timedelta(days=3000)
+    by_level = Calibration(**BARE).fit(train, known_at=known_at)
+    by_factor = Calibration(**BARE, by_level=False).fit(train, known_at=known_at)
+    level = by_level.table_.filter((pl.col("kind") == "new") & (pl.col("quantile") == 0.8))
+    # The true 0.80 quantile lies about 0.62 of the way from the model's P80 to its P90.
+    assert level.get_column("level").item() == pytest.approx(0.86, abs=0.015)
+    assert by_level.corrections_["new"][1] == 0.0
+    for sigma in (0.2, 1.0):
+        files = fresh.filter(pl.col("sigma") == sigma)
+        assert _coverage(by_level, files) == pytest.approx(0.8, abs=0.025)
+    # Measured when written: 0.80 and 0.80 by level; 0.86 narrow and 0.74 wide by the factor,
+    # each outside the 0.77-0.83 band though both together cover 0.80.
+    assert _coverage(by_factor, fresh.filter(pl.col("sigma") == 0.2)) > 0.83
+    assert _coverage(by_factor, fresh.filter(pl.col("sigma") == 1.0)) < 0.77
+
+
+def test_beyond_the_models_top_quantile_the_p80_takes_the_factor() -> None:
+    """No level of the model's curve covers enough when even its P90 is far too early: the P80
+    is then scaled like the P90, as it was before levels."""
+    train = _backtest(12, 3000, scale=0.5)
+    known_at = ORIGIN + timedelta(days=3000)
+    fitted = Calibration(**BARE).fit(train, known_at=known_at)
+    assert fitted.levels_["open"][1] == 0.8 and fitted.corrections_["open"][1] > 0.5
+    factor = Calibration(**BARE, by_level=False).fit(train, known_at=known_at)
+    assert fitted.corrections_["open"][1] == factor.corrections_["open"][1]
+
+
+def test_a_calibration_pickled_before_levels_applies_its_factors() -> None:
+    train, fresh = _spread_backtest(13, 2000), _spread_backtest(14, 200)
+    known_at = ORIGIN + timedelta(days=3000)
+    old = Calibration(**BARE, by_level=False).fit(train, known_at=known_at)
+    expected = old.apply(fresh, as_of=ORIGIN)
+    del old.levels_
+    unpickled = pickle.loads(pickle.dumps(old))
+    assert_frame_equal(unpickled.apply(fresh, as_of=ORIGIN), expected)
 
 
 def test_apply_needs_a_fit() -> None:

@@ -117,8 +117,8 @@ def test_files_closed_without_completion_are_counted_in_the_data_summary(
 
 
 def test_training_logs_the_recalibration_it_serves_with(trained: Trained) -> None:
-    """Per request kind and quantile: files, still open, correction, coverage before and after;
-    the median is never corrected."""
+    """Per request kind and quantile: files, still open, correction, coverage before and after,
+    the level served; the median is never corrected."""
     run_id = trained.client.get_model_version(MODEL_NAME, "1").run_id
     path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="model/calibration.csv")
     table = pl.read_csv(path)
@@ -130,13 +130,13 @@ def test_training_logs_the_recalibration_it_serves_with(trained: Trained) -> Non
         "correction",
         "coverage_raw",
         "coverage",
+        "level",
     ]
     assert set(table.get_column("kind")) <= {"new", "open"} and table.height > 0
     assert (table.get_column("files") > 0).all()
-    assert (
-        table.filter(pl.col("quantile") == 0.5).get_column("correction").to_list()
-        == [0.0] * table.filter(pl.col("quantile") == 0.5).height
-    )
+    median = table.filter(pl.col("quantile") == 0.5)
+    assert median.get_column("correction").to_list() == [0.0] * median.height
+    assert median.get_column("level").to_list() == [0.5] * median.height
 
 
 def test_worse_candidate_does_not_take_the_champion(trained: Trained, tiny_data: TinyData) -> None:
