@@ -19,9 +19,10 @@ kind, so that coverage there is nominal.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +31,9 @@ from threadpoolctl import threadpool_limits
 
 from forecasting.errors import DelaiError
 from forecasting.features import collect_segment_features_on
-from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups
+from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
 from forecasting.models.conformal import conformal_shifts
+from forecasting.models.day_table import DayTable
 from forecasting.models.file_features import (
     FILE_FEATURES,
     IS_NEW,
@@ -94,7 +96,10 @@ class Rows:
 
 
 class BoostedQuantiles(ProcessingTimeModel):
-    """Quantile gradient boosting on as-of segment and file features, with a CQR shift."""
+    """Quantile gradient boosting on as-of segment and file features, with a CQR shift.
+
+    Pickled, it answers from a table of its own answers (see `__getstate__`): `tabulated_days`
+    is how far before the as-of day the table reaches."""
 
     name = "boosted_quantiles"
 
@@ -119,6 +124,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         threads: int = 1,
         random_state: int = 0,
         country: str = "CA",
+        tabulated_days: int = 730,
     ) -> None:
         self.origin_step_days = origin_step_days
         self.origins = origins
@@ -138,6 +144,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         self.threads = threads
         self.random_state = random_state
         self.country = country
+        self.tabulated_days = tabulated_days
 
     def _fit(
         self, applications: pl.DataFrame, *, as_of: date, capacity: pl.DataFrame | None
@@ -178,17 +185,38 @@ class BoostedQuantiles(ProcessingTimeModel):
         self.calibration_files_ = int(np.count_nonzero(rows.holdout))
 
     def _predict(self, requests: pl.DataFrame) -> _F:
-        # Every file of a segment submitted on the same day has the same features: answer once.
+        # Every file of a segment submitted on the same day has the same answer: answer once.
         keys = [*SEGMENT, SUBMITTED_ON]
         distinct = requests.select(keys).unique(maintain_order=True).with_row_index("_i")
-        matrix = np.empty((distinct.height, len(COLUMNS)))
+        days = np.empty((distinct.height, len(QUANTILES)))
+        # A model pickled before tables existed answers every day itself.
+        table = getattr(self, "table_", DayTable(0, {}))
         for key, group in segment_groups(distinct):
             submitted = group.get_column(SUBMITTED_ON).cast(pl.Int64).to_numpy()
-            snapshot = self.snapshot_.get(key, np.full(len(SEGMENT_FEATURES), np.nan))
             rows = group.get_column("_i").to_numpy()
-            matrix[rows] = self._matrix(key, self.today_[key], snapshot, submitted)
+            looked_up, found = table.lookup(key, submitted)
+            days[rows[found]] = looked_up[found]
+            if not found.all():
+                days[rows[~found]] = self._answer(key, submitted[~found])
         answer = requests.select(keys).join(distinct, on=keys, how="left", maintain_order="left")
-        return self.predict_days(matrix)[answer.get_column("_i").to_numpy()]
+        return days[answer.get_column("_i").to_numpy()]
+
+    def _answer(self, key: Segment, submitted: npt.NDArray[np.int64]) -> _F:
+        """Quantile days for one segment's files submitted on these epoch days."""
+        return self.predict_days(self._segment_matrix(key, submitted))
+
+    def _tabulate(self, first: int, last: int) -> DayTable:
+        """Every segment's answers for each submission day from `first` to `last`, in one call
+        to the learner (per segment, the calls' overhead took seconds)."""
+        keys = sorted(self.today_)
+        submitted = np.arange(first, last + 1, dtype=np.int64)
+        matrix = np.vstack([self._segment_matrix(key, submitted) for key in keys])
+        answers = self.predict_days(matrix).reshape(len(keys), submitted.size, len(QUANTILES))
+        return DayTable(first, {key: answers[i] for i, key in enumerate(keys)})
+
+    def _segment_matrix(self, key: Segment, submitted: npt.NDArray[np.int64]) -> _F:
+        snapshot = self.snapshot_.get(key, np.full(len(SEGMENT_FEATURES), np.nan))
+        return self._matrix(key, self.today_[key], snapshot, submitted)
 
     def predict_days(self, matrix: _F, *, conformal: bool = True) -> _F:
         """Quantile days for rows of `COLUMNS`, shifted by CQR unless `conformal` is False."""
@@ -204,7 +232,27 @@ class BoostedQuantiles(ProcessingTimeModel):
         """Unshifted quantile predictions in target units, shape (rows, quantiles)."""
         used = matrix[:, self.used_columns_]
         with threadpool_limits(self.threads, user_api="openmp"):
-            return np.column_stack([e.predict(used) for e in self.estimators_])
+            return np.column_stack([e.predict(used) for e in self._fitted_estimators()])
+
+    def _fitted_estimators(self) -> list[HistGradientBoostingRegressor]:
+        # Unpickled on the first day outside the table (see `__getstate__`).
+        blob = self.__dict__.pop("_estimators_pickle", None)
+        if blob is not None:
+            self.estimators_ = pickle.loads(blob)
+        return self.estimators_
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled model answers files submitted from `tabulated_days` before its as-of day to
+        the latest day a request may name from a table built for the trip (a backtest's models,
+        never pickled, do not pay for it), and its estimators travel as bytes, unpickled only
+        for a day outside the table: loading and answering need no scikit-learn."""
+        if self._is_fitted() and "table_" not in self.__dict__:
+            today = _epoch(self.as_of_)
+            self.table_ = self._tabulate(today - self.tabulated_days, today + MAX_DAYS_AHEAD)
+        state = self.__dict__.copy()
+        if "estimators_" in state:
+            state["_estimators_pickle"] = pickle.dumps(state.pop("estimators_"), protocol=5)
+        return state
 
     def training_rows(
         self,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from forecasting.asof import as_known_at
 from forecasting.errors import DelaiError
@@ -241,3 +245,45 @@ def test_counted_kaplan_meier_is_the_curve_of_the_files_one_by_one() -> None:
     np.testing.assert_allclose(counted.times, one_by_one.times)
     np.testing.assert_allclose(counted.surv, one_by_one.surv)
     assert counted.mean_days == pytest.approx(one_by_one.mean_days)
+
+
+def test_the_table_answers_as_the_learner_and_the_pickle_defers_scikit_learn(
+    known, model, tmp_path
+) -> None:
+    """Days inside the table are looked up, days beyond it asked of the learner; both give what
+    the learner itself gives, before and after a pickle round trip."""
+    _, as_of = known
+    offsets = (-model.tabulated_days - 40, -model.tabulated_days, -200, -7, 0, 1, 90)
+    segments = sorted(model.segments_)
+    requests = pl.DataFrame(
+        [(*s, as_of + timedelta(days=d)) for s in segments for d in offsets],
+        schema=["service", "channel", "region", SUBMITTED_ON],
+        orient="row",
+    )
+    expected = model.predict(requests)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model, protocol=5))
+    assert len(model.table_.answers) == len(segments)
+    inside = requests.filter(pl.col(SUBMITTED_ON) >= as_of - timedelta(days=model.tabulated_days))
+    script = (
+        "import pickle, sys\n"
+        "import polars as pl\n"
+        f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        f"inside = pl.read_ipc({str(tmp_path / 'inside.arrow')!r})\n"
+        "model.predict(inside).write_ipc(sys.argv[1])\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    inside.write_ipc(tmp_path / "inside.arrow")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "answers.arrow")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
+    answered = pl.read_ipc(tmp_path / "answers.arrow")
+    first = inside.get_column(SUBMITTED_ON).min()
+    assert_frame_equal(answered, expected.filter(pl.col(SUBMITTED_ON) >= first))
+    # Beyond the table, the unpickled learner answers.
+    assert_frame_equal(pickle.loads(path.read_bytes()).predict(requests), expected)
