@@ -1,7 +1,8 @@
 """Benchmark: `delai predict` on 100,000 requests, the whole command and its stages, against 5 s.
 
 Run with `make bench-predict`. The model is the champion of `--workdir`'s tracking store (the
-one `make bench-serve` uses; simulated and trained there first if there is none). The requests
+one `make bench-serve` uses; simulated and trained there first if there is none, small). After
+`make run`, `--workdir .` measures its full-size champion, whose models may differ. The requests
 are random segments of that model and submission days from a year before its data ends to 90
 days after, with 1 % of rows deliberately wrong (an unknown service, a day too far ahead) so the
 per-row error path is timed too. Each run is a fresh process, as a batch job would start:
