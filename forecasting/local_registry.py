@@ -46,6 +46,10 @@ class ForecasterInfo:
     run_id: str
 
 
+def champion_uri(model_name: str, alias: str = CHAMPION) -> str:
+    return f"models:/{model_name}@{alias}"
+
+
 def load_forecaster(model_uri: str, tracking_uri: str) -> tuple[Forecaster, ForecasterInfo] | None:
     """The Forecaster a `models:/` URI names in an embedded SQLite store, or None when this
     store or URI needs MLflow (the caller then asks `registry.load_forecaster`)."""
@@ -151,14 +155,14 @@ def read_payload(path: Path) -> dict[str, Any]:
 
 def warn_if_code_changed(payload: dict[str, Any]) -> None:
     """The pickle holds fitted state; the code that answers from it is today's."""
-    trained_with = payload.get("code", "")
-    if trained_with != code_fingerprint():
+    trained_with, today = payload.get("code", ""), code_fingerprint()
+    if trained_with != today:
         logger.warning(
             "model from run %s was trained with forecasting code %s, loaded with %s: "
             "its answers may differ from its backtest",
             payload.get("run_id"),
             trained_with or "unknown",
-            code_fingerprint(),
+            today,
         )
 
 

@@ -256,7 +256,3 @@ def _current(client: MlflowClient, model_name: str, alias: str) -> tuple[str | N
     except ValueError:
         score = None
     return str(holder.version), score
-
-
-def champion_uri(model_name: str, alias: str = CHAMPION) -> str:
-    return f"models:/{model_name}@{alias}"

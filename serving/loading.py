@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from forecasting.forecaster import Forecaster
+from forecasting.local_registry import champion_uri
 from forecasting.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class RegistrySource:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.uri = f"models:/{settings.model_name}@champion"
+        self.uri = champion_uri(settings.model_name)
 
     def champion_version(self) -> str:
         from forecasting import registry, tracking

@@ -46,7 +46,7 @@ def predict_file(
     seconds["read"] = perf_counter() - start
 
     start = perf_counter()
-    uri = model_uri or f"models:/{settings.model_name}@{local_registry.CHAMPION}"
+    uri = model_uri or local_registry.champion_uri(settings.model_name)
     loaded = local_registry.load_forecaster(uri, settings.tracking_uri)
     if loaded is None:
         from forecasting import registry, tracking

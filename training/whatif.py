@@ -65,7 +65,7 @@ def run_whatif(
     log: bool = False,
 ) -> WhatIfOutcome:
     """Load the model, run, write and log; every failure a `DelaiError`."""
-    from forecasting import registry, tracking
+    from forecasting import local_registry, registry, tracking
     from forecasting.whatif import goal_seek, run_scenario
     from training import whatif_runs
 
@@ -73,7 +73,7 @@ def run_whatif(
     request = asked if isinstance(asked, GoalSeekRequest) else None
     result: ScenarioResult | None = None
     tracking.configure_tracking(settings, experiment=None)
-    uri = model_uri or registry.champion_uri(settings.model_name)
+    uri = model_uri or local_registry.champion_uri(settings.model_name)
     forecaster, info = registry.load_forecaster(uri)
     baseline = getattr(forecaster, "planning_", None)
     if baseline is None:
