@@ -191,6 +191,14 @@ _BASE_CAPACITY = _capacity(
 )
 
 
+def _later_or_none(as_of: date, rng: np.random.Generator, n: int, *, none_share: float) -> pl.Expr:
+    """Per row, a random day after both `as_of` and the submission, or none (`none_share`)."""
+    none = pl.Series(rng.random(n) < none_share)
+    days = pl.Series(rng.integers(1, 300, n))
+    later = pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON)) + pl.duration(days=days)
+    return pl.when(none).then(None).otherwise(later)
+
+
 def _perturb_after(frame: pl.DataFrame, as_of: date, seed: int, extra: int) -> pl.DataFrame:
     """Shuffle rows; move later submissions (dates and segments) and later completions; add
     rows after `as_of`. Nothing known at `as_of` changes.
@@ -213,28 +221,14 @@ def _perturb_after(frame: pl.DataFrame, as_of: date, seed: int, extra: int) -> p
         .with_columns(
             # A completion after the as-of day moves elsewhere after it, or disappears.
             pl.when(done_later.fill_null(False) | later)
-            .then(
-                pl.when(pl.Series(rng.random(n) < 0.2))
-                .then(None)
-                .otherwise(
-                    pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON))
-                    + pl.duration(days=pl.Series(rng.integers(1, 300, n)))
-                )
-            )
+            .then(_later_or_none(as_of, rng, n, none_share=0.2))
             .otherwise(pl.col(COMPLETED_ON))
             .alias(COMPLETED_ON)
         )
         .with_columns(
             # A file not completed may be closed after the as-of day instead, or no longer be.
             pl.when(pl.col(COMPLETED_ON).is_null() & ~(pl.col(CLOSED_ON) <= as_of).fill_null(False))
-            .then(
-                pl.when(pl.Series(rng.random(n) < 0.5))
-                .then(None)
-                .otherwise(
-                    pl.max_horizontal(pl.lit(as_of), pl.col(SUBMITTED_ON))
-                    + pl.duration(days=pl.Series(rng.integers(1, 300, n)))
-                )
-            )
+            .then(_later_or_none(as_of, rng, n, none_share=0.5))
             .when(pl.col(COMPLETED_ON).is_not_null() & (pl.col(CLOSED_ON) > as_of))
             .then(None)
             .otherwise(pl.col(CLOSED_ON))
