@@ -1,10 +1,10 @@
 """Gradient-boosted quantiles on as-of features, conformalised on the latest origins (CQR).
 
 Rows are files at internal origins every `origin_step_days` inside the history (open at the
-origin, or submitted in the week after), described as they stood then: the segment snapshot
-(`forecasting.features`) and the file's own columns (`file_features`: days waited, place in line,
-the queue projection, Kaplan-Meier quantiles given the wait). One HistGradientBoostingRegressor
-per quantile learns log(1 + actual days) - log(1 + projected days).
+origin, or submitted in the week after; `boosted_rows` picks them), described as they stood
+then: the segment snapshot (`forecasting.features`) and the file's own columns (`file_features`:
+days waited, place in line, the queue projection, Kaplan-Meier quantiles given the wait). One
+HistGradientBoostingRegressor per quantile learns log(1 + actual days) - log(1 + projected days).
 
 Outcomes still unknown at the as-of day are censored. A segment's origins are used only once
 they lie its `known_share` (97 %) quantile of processing days before the as-of day: a rule on
@@ -20,8 +20,7 @@ kind, so that coverage there is nominal.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,23 +29,27 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from forecasting.errors import DelaiError
-from forecasting.features import collect_segment_features_on
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
+from forecasting.models.boosted_rows import (
+    COLUMNS,
+    IS_NEW_COLUMN,
+    PROJECTED_COLUMN,
+    Rows,
+    epoch_day,
+    request_files,
+    segment_histories,
+    segment_snapshots,
+    usable_origins,
+)
 from forecasting.models.conformal import conformal_shifts
 from forecasting.models.day_table import DayTable
 from forecasting.models.file_features import (
-    FILE_FEATURES,
-    IS_NEW,
-    PROJECTED_DAYS,
     SegmentDay,
     SegmentHistory,
     describe,
     unconditional_quantiles,
 )
-from forecasting.models.queue_model import QueueProjection
 from forecasting.schema import (
-    COMPLETED_ON,
-    FLOW_WINDOWS,
     QUANTILES,
     SEGMENT,
     SEGMENT_FEATURES,
@@ -60,39 +63,15 @@ if TYPE_CHECKING:
 
 _F = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
-_EPOCH = date(1970, 1, 1)
 OPEN, NEW = "open", "new"
 # log(1 + days) - log(1 + projected days), or log(1 + days). The ratio to the projection lets
 # the queue carry the level through a surge: in the surge scenario the P50 MAE of new files was
 # 12.0 days with it and 17.5 without.
 TARGETS = ("log_ratio", "log_days")
-# Columns of the learner's matrix, in order: the segment snapshot, the file, the segment's names.
-COLUMNS = (*SEGMENT_FEATURES, *FILE_FEATURES, *SEGMENT)
 _SERVICE_DAYS = (SEGMENT_FEATURES.index(SERVICE_DAYS_P50), SEGMENT_FEATURES.index(SERVICE_DAYS_P80))
-_PROJECTED = len(SEGMENT_FEATURES) + FILE_FEATURES.index(PROJECTED_DAYS)
-_IS_NEW = len(SEGMENT_FEATURES) + FILE_FEATURES.index(IS_NEW)
 # The quantiles CQR shifts. The median is left as learned: its hold-out coverage was already
 # about 50 %, and shifting it by the hold-out's recent bias raised the MAE in all four scenarios.
 UPPER = tuple(q for q in QUANTILES if q > 0.5)
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Files at internal origins: features, outcome (days, or days elapsed while censored)."""
-
-    features: _F
-    days: _F
-    censored: _B
-    weight: _F  # files of its (origin, segment, kind) group that each row stands for
-    holdout: _B  # in the calibration set
-
-    @property
-    def is_new(self) -> _B:
-        return self.features[:, _IS_NEW] > 0.5
-
-    @property
-    def projected(self) -> _F:
-        return self.features[:, _PROJECTED]
 
 
 class BoostedQuantiles(ProcessingTimeModel):
@@ -151,14 +130,29 @@ class BoostedQuantiles(ProcessingTimeModel):
     ) -> None:
         if self.target not in TARGETS:
             raise DelaiError(f"`target` must be one of {', '.join(TARGETS)}, got {self.target!r}")
-        today = _epoch(as_of)
-        histories = self._histories(applications, today)
+        today = epoch_day(as_of)
+        histories = segment_histories(
+            applications,
+            today,
+            country=self.country,
+            # Far enough back for the oldest origin's throughput norm and survival window.
+            first_day=today - self.max_origin_age_days - self.survival_days - 35,
+            survival_days=self.survival_days,
+        )
         self.categories_ = {
             column: sorted({key[i] for key in histories}) for i, column in enumerate(SEGMENT)
         }
-        usable = self._usable_origins(applications, histories, today)
+        usable = usable_origins(
+            applications,
+            histories,
+            today,
+            step_days=self.origin_step_days,
+            count=self.origins,
+            max_age_days=self.max_origin_age_days,
+            known_share=self.known_share,
+        )
         days = sorted({day for own in usable.values() for day in own}, reverse=True)
-        snapshots = _snapshots(applications, [*days, today], capacity, self.country)
+        snapshots = segment_snapshots(applications, [*days, today], capacity, self.country)
         rows = self.training_rows(histories, usable, snapshots, today)
         train = ~rows.holdout
         # Fewer files than a few leaves' worth cannot fit a tree worth the name.
@@ -222,11 +216,11 @@ class BoostedQuantiles(ProcessingTimeModel):
         """Quantile days for rows of `COLUMNS`, shifted by CQR unless `conformal` is False."""
         raw = self.predict_target(matrix)
         if conformal:
-            is_new = matrix[:, _IS_NEW] > 0.5
+            is_new = matrix[:, IS_NEW_COLUMN] > 0.5
             none = np.zeros(len(QUANTILES))
             new, old = self.shifts_.get(NEW, none), self.shifts_.get(OPEN, none)
             raw = raw + np.where(is_new[:, None], new, old)
-        return self._from_target(raw, matrix[:, _PROJECTED])
+        return self._from_target(raw, matrix[:, PROJECTED_COLUMN])
 
     def predict_target(self, matrix: _F) -> _F:
         """Unshifted quantile predictions in target units, shape (rows, quantiles)."""
@@ -247,7 +241,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         never pickled, do not pay for it), and its estimators travel as bytes, unpickled only
         for a day outside the table: loading and answering need no scikit-learn."""
         if self._is_fitted() and "table_" not in self.__dict__:
-            today = _epoch(self.as_of_)
+            today = epoch_day(self.as_of_)
             self.table_ = self._tabulate(today - self.tabulated_days, today + MAX_DAYS_AHEAD)
         state = self.__dict__.copy()
         if "estimators_" in state:
@@ -261,7 +255,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         snapshots: dict[int, dict[Segment, _F]],
         today: int,
     ) -> Rows:
-        """Sampled files at each segment's usable origins (`_usable_origins`, newest first);
+        """Sampled files at each segment's usable origins (`usable_origins`, newest first);
         each segment's first `calibration_origins` are held out."""
         parts = []
         for s, (key, history) in enumerate(histories.items()):
@@ -277,11 +271,6 @@ class BoostedQuantiles(ProcessingTimeModel):
         )
         return Rows(matrix, days, censored, weight, holdout)
 
-    def _known_lag(self, history: SegmentHistory, today: int) -> float:
-        """Days after which `known_share` of a segment's files are done (inf: no curve yet)."""
-        lag = unconditional_quantiles(history.at(today), (self.known_share,))[0]
-        return float(lag) if np.isfinite(lag) else np.inf
-
     def _origin_rows(
         self,
         s: int,
@@ -296,7 +285,7 @@ class BoostedQuantiles(ProcessingTimeModel):
         """
         rng = np.random.default_rng([self.random_state, origin, s])
         drawn, weight = [], []
-        for files in self._request_files(history, origin, today):
+        for files in request_files(history, origin, today, self.new_window_days):
             if files.size:
                 n = min(files.size, self.rows_per_group)
                 drawn.append(np.sort(rng.choice(files, n, replace=False)))
@@ -314,20 +303,6 @@ class BoostedQuantiles(ProcessingTimeModel):
             np.concatenate(weight),
         )
 
-    def _request_files(
-        self, history: SegmentHistory, origin: int, today: int
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Indices of the files open at `origin` and of those submitted in the week after.
-
-        Files still open at `today` long past the queue model's stalled mark are left out, as it
-        leaves them out: abandoned files say nothing about how long the others take.
-        """
-        submitted, completed = history.submitted, history.completed
-        abandoned = (completed < 0) & (today - submitted > history.stale_after)
-        was_open = (submitted <= origin) & ((completed < 0) | (completed > origin)) & ~abandoned
-        is_new = (submitted > origin) & (submitted <= origin + self.new_window_days) & ~abandoned
-        return np.flatnonzero(was_open), np.flatnonzero(is_new)
-
     def _matrix(
         self, key: Segment, day: SegmentDay, snapshot: _F, submitted: npt.NDArray[np.int64]
     ) -> _F:
@@ -344,44 +319,6 @@ class BoostedQuantiles(ProcessingTimeModel):
                 np.broadcast_to(np.asarray(codes, dtype=np.float64), (n, len(codes))),
             ]
         )
-
-    def _histories(self, applications: pl.DataFrame, today: int) -> dict[Segment, SegmentHistory]:
-        queue = QueueProjection(country=self.country)
-        files = applications.select(*SEGMENT, SUBMITTED_ON, COMPLETED_ON)
-        # Far enough back for the oldest origin's throughput norm and survival window.
-        first_day = today - self.max_origin_age_days - self.survival_days - 35
-        return {
-            key: SegmentHistory(
-                group,
-                key[2],
-                first_day=first_day,
-                today=today,
-                queue=queue,
-                survival_days=self.survival_days,
-            )
-            for key, group in sorted(segment_groups(files))
-        }
-
-    def _usable_origins(
-        self, applications: pl.DataFrame, histories: dict[Segment, SegmentHistory], today: int
-    ) -> dict[Segment, list[int]]:
-        """Per segment, its `origins` newest internal origins old enough for its outcomes to
-        be known, newest first.
-
-        Old enough: at least the segment's `known_share` quantile of processing days before
-        `today`, a rule on time alone, so slow files are not selected away the way a rule on
-        how many outcomes came in would. A slow segment's origins lie further back; none lies
-        more than `max_origin_age_days` back, or within the longest flow window of the first
-        submission.
-        """
-        first = applications.get_column(SUBMITTED_ON).min()
-        earliest = _epoch(first) + max(FLOW_WINDOWS) if isinstance(first, date) else today
-        earliest = max(earliest, today - self.max_origin_age_days)
-        grid = range(today - self.origin_step_days, earliest - 1, -self.origin_step_days)
-        return {
-            key: [o for o in grid if today - o >= self._known_lag(history, today)][: self.origins]
-            for key, history in histories.items()
-        }
 
     def _estimator(self, quantile: float) -> HistGradientBoostingRegressor:
         # Here, not at the top: importing scikit-learn takes seconds, and unpickling a fitted
@@ -424,30 +361,3 @@ class BoostedQuantiles(ProcessingTimeModel):
         if self.target == "log_ratio":
             return np.expm1(values + np.log1p(projected)[:, None])
         return np.expm1(values)
-
-
-def _snapshots(
-    applications: pl.DataFrame, days: list[int], capacity: pl.DataFrame | None, country: str
-) -> dict[int, dict[Segment, _F]]:
-    """Segment features on each day as vectors in `SEGMENT_FEATURES` order, service days NaN."""
-    frames = collect_segment_features_on(
-        applications,
-        [_from_epoch(day) for day in days],
-        capacity=capacity,
-        country=country,
-        service_days=False,
-    )
-    out: dict[int, dict[Segment, _F]] = {}
-    for day, frame in zip(days, frames, strict=True):
-        keys = frame.select(SEGMENT).iter_rows()
-        values = frame.select(pl.col(SEGMENT_FEATURES).cast(pl.Float64)).to_numpy()
-        out[day] = {(str(a), str(b), str(c)): v for (a, b, c), v in zip(keys, values, strict=True)}
-    return out
-
-
-def _epoch(day: date) -> int:
-    return (day - _EPOCH).days
-
-
-def _from_epoch(days: int) -> date:
-    return _EPOCH + timedelta(days=days)
