@@ -15,9 +15,9 @@ import holidays
 import numpy as np
 import numpy.typing as npt
 
+from forecasting.dates import epoch_day
 from forecasting.errors import DelaiError
 
-_EPOCH = date(1970, 1, 1)
 _Days = npt.NDArray[np.int64]
 _Mask = npt.NDArray[np.bool_]
 # Dates as datetime64 (any unit) or as integer days since 1970-01-01, or a plain `date`.
@@ -58,7 +58,7 @@ class BusinessCalendar:
     @property
     def weekday(self) -> _Days:
         """Monday 0 .. Sunday 6, like `date.weekday()`."""
-        return _weekday(_epoch_day(self.start) + np.arange(self.n_days, dtype=np.int64))
+        return _weekday(epoch_day(self.start) + np.arange(self.n_days, dtype=np.int64))
 
     def business_days_between(self, start: DayLike, end: DayLike) -> _Days:
         """Business days `d` with `start < d <= end`, negative when `end` is before `start`.
@@ -108,7 +108,7 @@ class BusinessCalendar:
 
     def _offsets(self, days: DayLike) -> tuple[_Days, bool]:
         epoch_days, as_datetime = _to_epoch_days(days)
-        offsets = epoch_days - _epoch_day(self.start)
+        offsets = epoch_days - epoch_day(self.start)
         if np.any((offsets < 0) | (offsets >= self.n_days)):
             raise OutsideCalendarError(
                 f"dates must lie in the calendar's span {self.start} .. {self.end}, got "
@@ -117,7 +117,7 @@ class BusinessCalendar:
         return offsets, as_datetime
 
     def _as_given(self, offsets: _Days, as_datetime: bool) -> npt.NDArray[Any]:
-        epoch_days = offsets + _epoch_day(self.start)
+        epoch_days = offsets + epoch_day(self.start)
         return epoch_days.astype("datetime64[D]") if as_datetime else epoch_days
 
 
@@ -132,7 +132,7 @@ def business_calendar(
     """
     if end < start:
         raise ValueError(f"`end` must be on or after `start` ({start}), got {end}")
-    first = _epoch_day(start)
+    first = epoch_day(start)
     n_days = (end - start).days + 1
     holiday_days = _holiday_days(region, country, start.year, end.year)
     inside = holiday_days[(holiday_days >= first) & (holiday_days < first + n_days)]
@@ -164,14 +164,14 @@ def _holiday_days(region: str, country: str, first_year: int, last_year: int) ->
     observed = holidays.country_holidays(
         country, subdiv=subdivision, years=range(first_year, last_year + 1)
     )
-    days = np.array(sorted(_epoch_day(d) for d in observed), dtype=np.int64)
+    days = np.array(sorted(epoch_day(d) for d in observed), dtype=np.int64)
     return _read_only(days)
 
 
 def _to_epoch_days(days: DayLike) -> tuple[_Days, bool]:
     """Days since 1970-01-01, and whether they were given as dates (to answer alike)."""
     if isinstance(days, date):
-        return np.asarray(_epoch_day(days), dtype=np.int64), True
+        return np.asarray(epoch_day(days), dtype=np.int64), True
     array = np.asarray(days)
     if array.dtype.kind == "M":
         if np.any(np.isnat(array)):
@@ -187,10 +187,6 @@ def _to_epoch_days(days: DayLike) -> tuple[_Days, bool]:
 def _weekday(epoch_days: _Days) -> _Days:
     # 1970-01-01 was a Thursday; shift so that Monday is 0.
     return (epoch_days + 3) % 7
-
-
-def _epoch_day(day: date) -> int:
-    return (day - _EPOCH).days
 
 
 def _read_only(array: npt.NDArray[Any]) -> npt.NDArray[Any]:

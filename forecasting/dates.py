@@ -6,7 +6,11 @@ is 1 March: the day the applicant and the office saw, whatever the offset.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import polars as pl
+
+_EPOCH = date(1970, 1, 1)
 
 ISO_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}"
@@ -31,3 +35,12 @@ def to_date(column: str, dtype: pl.DataType) -> pl.Expr:
 def as_text(column: str) -> pl.Expr:
     """The raw value as text, for quarantine files and error details."""
     return pl.col(column).cast(pl.String)
+
+
+def epoch_day(day: date) -> int:
+    """Days since 1970-01-01: the integer day the models and queues compute on."""
+    return (day - _EPOCH).days
+
+
+def from_epoch_day(days: int) -> date:
+    return _EPOCH + timedelta(days=days)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from forecasting.calendar import BusinessCalendar, business_calendar
+from forecasting.dates import epoch_day
 from forecasting.day_profile import DayProfile, fit_day_profile
 from forecasting.errors import DataContractError, DelaiError
 from forecasting.intake_model import (
@@ -48,7 +49,6 @@ WEEKDAY_MEAN: Final = "weekday_mean"  # recent mean by weekday: under `min_histo
 
 Segment = tuple[str, str, str]
 _F = npt.NDArray[np.float64]
-_EPOCH = date(1970, 1, 1)
 _FIRST = "_first"
 
 
@@ -107,8 +107,8 @@ class IntakeForecaster:
                 calendar = business_calendar(region, start, as_of, country=self.country)
                 closed_by_region[region] = _closed_for_holiday(calendar)
             closed = closed_by_region[region][-counts.size :]
-            weekday = _weekday(_epoch_day(as_of) - np.arange(counts.size)[::-1])
-            fits[segment] = self._fit_segment(counts, weekday, closed, _epoch_day(as_of))
+            weekday = _weekday(epoch_day(as_of) - np.arange(counts.size)[::-1])
+            fits[segment] = self._fit_segment(counts, weekday, closed, epoch_day(as_of))
         self.as_of_ = as_of
         self.segments_ = fits
         self.method_ = {segment: fit.method for segment, fit in fits.items()}
@@ -196,7 +196,7 @@ class IntakeForecaster:
         first = self.as_of_ + timedelta(days=1)
         end = self.as_of_ + timedelta(days=horizon_days)
         calendar = business_calendar(segment[2], first, end, country=self.country)
-        weekday = _weekday(_epoch_day(first) + np.arange(horizon_days))
+        weekday = _weekday(epoch_day(first) + np.arange(horizon_days))
         return self.segments_[segment].profile.exposure(weekday, _closed_for_holiday(calendar))
 
     def _check_fitted(self) -> None:
@@ -260,7 +260,7 @@ def _histories(arrivals: pl.DataFrame, *, as_of: date, start: date) -> dict[Segm
         raise DataContractError(
             ", ".join(SEGMENT), "filled in on every row", f"{unnamed} rows with a gap"
         )
-    last = _epoch_day(as_of)
+    last = epoch_day(as_of)
     histories = {}
     for key, rows in known.partition_by(SEGMENT, as_dict=True).items():
         days = rows.get_column(DATE).cast(pl.Int32).to_numpy()
@@ -289,7 +289,3 @@ def _closed_for_holiday(calendar: BusinessCalendar) -> npt.NDArray[np.bool_]:
 def _weekday(epoch_days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     # 1970-01-01 was a Thursday; shift so that Monday is 0.
     return (epoch_days + 3) % 7
-
-
-def _epoch_day(day: date) -> int:
-    return (day - _EPOCH).days

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.dates import epoch_day
 from forecasting.errors import DelaiError
 from forecasting.schema import (
     CHANNEL,
@@ -138,8 +139,7 @@ def enforce_invariants(
 
 def waited_days(submitted: pl.Series, as_of: date) -> npt.NDArray[np.int64]:
     """Days from submission to the as-of day (negative for submissions after it)."""
-    epoch = (as_of - date(1970, 1, 1)).days
-    return epoch - submitted.cast(pl.Int64).to_numpy()
+    return epoch_day(as_of) - submitted.cast(pl.Int64).to_numpy()
 
 
 def segment_groups(frame: pl.DataFrame) -> list[tuple[Segment, pl.DataFrame]]:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from forecasting.dates import epoch_day
 from forecasting.errors import DelaiError
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
 from forecasting.models.boosted_rows import (
@@ -35,7 +36,6 @@ from forecasting.models.boosted_rows import (
     IS_NEW_COLUMN,
     PROJECTED_COLUMN,
     Rows,
-    epoch_day,
     request_files,
     segment_histories,
     segment_snapshots,

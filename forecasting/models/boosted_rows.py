@@ -8,12 +8,13 @@ snapshot on each day, all on epoch days (days since 1970-01-01).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.dates import epoch_day, from_epoch_day
 from forecasting.features import collect_segment_features_on
 from forecasting.models.base import Segment, segment_groups
 from forecasting.models.file_features import (
@@ -29,7 +30,6 @@ from forecasting.schema import COMPLETED_ON, FLOW_WINDOWS, SEGMENT, SEGMENT_FEAT
 _F = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
 _I = npt.NDArray[np.int64]
-_EPOCH = date(1970, 1, 1)
 # Columns of the learner's matrix, in order: the segment snapshot, the file, the segment's names.
 COLUMNS = (*SEGMENT_FEATURES, *FILE_FEATURES, *SEGMENT)
 PROJECTED_COLUMN = len(SEGMENT_FEATURES) + FILE_FEATURES.index(PROJECTED_DAYS)
@@ -129,7 +129,7 @@ def segment_snapshots(
     """Segment features on each day as vectors in `SEGMENT_FEATURES` order, service days NaN."""
     frames = collect_segment_features_on(
         applications,
-        [_EPOCH + timedelta(days=day) for day in days],
+        [from_epoch_day(day) for day in days],
         capacity=capacity,
         country=country,
         service_days=False,
@@ -140,7 +140,3 @@ def segment_snapshots(
         values = frame.select(pl.col(SEGMENT_FEATURES).cast(pl.Float64)).to_numpy()
         out[day] = {(str(a), str(b), str(c)): v for (a, b, c), v in zip(keys, values, strict=True)}
     return out
-
-
-def epoch_day(day: date) -> int:
-    return (day - _EPOCH).days

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.dates import epoch_day
 from forecasting.errors import DelaiError
 from forecasting.models.base import ProcessingTimeModel, Segment, segment_groups, waited_days
 from forecasting.schema import CHANNEL, COMPLETED_ON, QUANTILES, REGION, SERVICE, SUBMITTED_ON
@@ -35,7 +36,6 @@ from forecasting.survival_curve import SurvivalCurve, conditional_quantiles
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 _B = npt.NDArray[np.bool_]
-_EPOCH = date(1970, 1, 1)
 _T, _EVENT, _QUEUE = "_t", "_event", "_queue"
 # exp(x.b) beyond e^±20 would push the baseline's level to 0 or 1 in floating point.
 _MAX_LINEAR = 20.0
@@ -95,13 +95,13 @@ class ProportionalHazards(ProcessingTimeModel):
     def _fit(
         self, applications: pl.DataFrame, *, as_of: date, capacity: pl.DataFrame | None
     ) -> None:
-        today = _epoch_day(as_of)
+        today = epoch_day(as_of)
         # Callers pass data as known at as_of; cut again so a later completion cannot leak in.
         known = applications.filter(pl.col(SUBMITTED_ON) <= as_of).with_columns(
             pl.when(pl.col(COMPLETED_ON) <= as_of).then(pl.col(COMPLETED_ON)).alias(COMPLETED_ON)
         )
         first = known.get_column(SUBMITTED_ON).min()
-        first_day = _epoch_day(first) if isinstance(first, date) else today
+        first_day = epoch_day(first) if isinstance(first, date) else today
         self.first_day_ = first_day
         self.queues_: dict[Segment, _F] = {}
         parts = []
@@ -186,7 +186,7 @@ class ProportionalHazards(ProcessingTimeModel):
     def _predict(self, requests: pl.DataFrame) -> _F:
         out = np.full((requests.height, len(QUANTILES)), np.nan)
         indexed = requests.with_row_index("_i")
-        today = _epoch_day(self.as_of_)
+        today = epoch_day(self.as_of_)
         for (service,), group in indexed.group_by(SERVICE):
             fitted = self.services_.get(str(service))
             if fitted is None:
@@ -323,7 +323,3 @@ def _queue_strata(log_queue: _F, status: _I, most: int, min_events: int) -> tupl
 def _nearest(curves: dict[int, SurvivalCurve], stratum: int) -> int:
     """The stratum itself if it has a curve, else the nearest one that has."""
     return min(curves, key=lambda k: (abs(k - stratum), k))
-
-
-def _epoch_day(day: date) -> int:
-    return (day - _EPOCH).days

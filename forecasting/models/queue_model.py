@@ -17,6 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from forecasting.calendar import business_calendar
+from forecasting.dates import epoch_day, from_epoch_day
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
 from forecasting.queue import fifo_positions, reach_offsets
@@ -25,7 +26,6 @@ from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kap
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
-_EPOCH = date(1970, 1, 1)
 OPEN, NEW = "open", "new"
 
 
@@ -107,7 +107,7 @@ class QueueProjection(ProcessingTimeModel):
     def _fit(
         self, applications: pl.DataFrame, *, as_of: date, capacity: pl.DataFrame | None
     ) -> None:
-        today = _epoch(as_of)
+        today = epoch_day(as_of)
         lookback = self.calibration_origins * self.calibration_step_days + 7 * (
             max(self.throughput_weeks, self.norm_weeks) + 1
         )
@@ -138,7 +138,7 @@ class QueueProjection(ProcessingTimeModel):
 
     def _predict(self, requests: pl.DataFrame) -> _F:
         out = np.full((requests.height, len(QUANTILES)), np.nan)
-        today = _epoch(self.as_of_)
+        today = epoch_day(self.as_of_)
         for key, group in segment_groups(requests.with_row_index("_i")):
             segment = self.segments_state_[key]
             submitted = group.get_column(SUBMITTED_ON).cast(pl.Int64).to_numpy()
@@ -167,9 +167,9 @@ class QueueProjection(ProcessingTimeModel):
     def _history(self, group: pl.DataFrame, region: str, first: int, today: int) -> _History:
         submitted = group.get_column(SUBMITTED_ON).cast(pl.Int64).to_numpy()
         completed = group.get_column(COMPLETED_ON).cast(pl.Int64).fill_null(-1).to_numpy()
-        start = _from_epoch(first)
+        start = from_epoch_day(first)
         calendar = business_calendar(
-            region, start, _from_epoch(today + self.horizon_days + 1), country=self.country
+            region, start, from_epoch_day(today + self.horizon_days + 1), country=self.country
         )
         return _History(
             submitted,
@@ -337,11 +337,3 @@ def _project(segment: _Segment, submitted: _I, today: int) -> tuple[_F, _F]:
 def _pools(key: Segment, kind: str) -> list[tuple[str, ...]]:
     """Where residuals are pooled, most specific first: segment, service, all."""
     return [(*key, kind), (key[0], kind), (kind,)]
-
-
-def _epoch(day: date) -> int:
-    return (day - _EPOCH).days
-
-
-def _from_epoch(days: int) -> date:
-    return _EPOCH + timedelta(days=days)

@@ -14,8 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasting.calendar import business_calendar
-
-_EPOCH = date(1970, 1, 1)
+from forecasting.dates import epoch_day
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class SimCalendar:
     @property
     def epoch_offset(self) -> int:
         """Add to a day index to get days since 1970-01-01, which Polars reads as a Date."""
-        return (self.first - _EPOCH).days
+        return epoch_day(self.first)
 
 
 def build_calendar(first: date, last: date, regions: tuple[str, ...]) -> SimCalendar:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import polars as pl
 
 from forecasting.calendar import business_calendar
+from forecasting.dates import epoch_day
 from forecasting.errors import DelaiError
 from forecasting.intake import IntakeForecaster, daily_arrivals
 from forecasting.models.base import Segment
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
-_EPOCH = date(1970, 1, 1)
 # Probability levels at which the calibration ratio's quantiles are kept.
 LEVELS: Final = np.concatenate([[0.001, 0.005], np.arange(1, 100) / 100, [0.995, 0.999]])
 MAX_DELAY_DAYS: Final = 120
@@ -136,7 +136,7 @@ def build_planning_baseline(
     )
     if not segments:
         raise PlanningBaselineError(f"no applications submitted by {as_of} to plan from")
-    today = _epoch(as_of)
+    today = epoch_day(as_of)
     calendars = _calendars(segments, as_of, country)
     files = _segment_files(known, segments)
     per_segment = [
@@ -320,7 +320,3 @@ def _ratio_quantiles(queue_model: QueueProjection, key: Segment) -> _F:
     raise PlanningBaselineError(
         "the queue projection has no calibration for new files (too few completed files)"
     )
-
-
-def _epoch(day: date) -> int:
-    return (day - _EPOCH).days
