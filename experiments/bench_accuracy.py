@@ -47,6 +47,7 @@ from forecasting.backtest import (
     summarise,
     weekly_origins,
 )
+from forecasting.capacity import validate_capacity
 from forecasting.contract import validate_applications
 from forecasting.forecaster import CHOICE_MARGIN
 from forecasting.models import MODELS, ProcessingTimeModel
@@ -76,6 +77,8 @@ class DataSet:
     origins: list[date]
     step_days: int
     country: str
+    # The simulated office's staffing record and plans; the real logs come without one.
+    capacity: pl.DataFrame | None = None
 
 
 def factories(country: str, names: list[str]) -> dict[str, Callable[[], ProcessingTimeModel]]:
@@ -99,16 +102,17 @@ def event_start(scenario: str) -> date | None:
 def simulated(scenario: str, scale: float) -> list[DataSet]:
     result = simulate(start=SIM_START, end=SIM_END, seed=3, scenario=scenario, scale=scale)
     apps = validate_applications(result.applications.lazy(), as_of=SIM_END).applications
+    capacity = validate_capacity(result.capacity.lazy()).capacity
     start = event_start(scenario)
     name = f"sim {scenario}"
     if start is None:
         origins = weekly_origins(date(2024, 4, 1), date(2025, 3, 31), 7)
-        return [DataSet(name, name, apps, origins, 7, "CA")]
+        return [DataSet(name, name, apps, origins, 7, "CA", capacity)]
     after = weekly_origins(start, start + timedelta(weeks=26), 7)
     around = weekly_origins(start - timedelta(weeks=13), start + timedelta(weeks=39), 14)
     return [
-        DataSet(f"{name} (event +26w)", name, apps, after, 7, "CA"),
-        DataSet(f"{name} (year around)", name, apps, around, 14, "CA"),
+        DataSet(f"{name} (event +26w)", name, apps, after, 7, "CA", capacity),
+        DataSet(f"{name} (year around)", name, apps, around, 14, "CA", capacity),
     ]
 
 
@@ -172,7 +176,7 @@ def cached_predictions(
             saved.get_column(MODEL).unique()
         ) == set(models):
             return saved
-    predictions = backtest_predictions(data.applications, models, origins)
+    predictions = backtest_predictions(data.applications, models, origins, capacity=data.capacity)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         predictions.write_parquet(path)

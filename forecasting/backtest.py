@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from forecasting.asof import as_known_at, is_open_at
+from forecasting.capacity import capacity_known_at
 from forecasting.errors import DelaiError
 from forecasting.models.base import ProcessingTimeModel
 from forecasting.schema import (
@@ -170,7 +171,9 @@ def backtest_predictions(
     total = len(origins) * len(models)
     for i, as_of in enumerate(origins):
         known = as_known_at(applications.lazy(), as_of).collect()
-        known_capacity = _capacity_known_at(capacity, as_of)
+        # Every version known then, not only the latest: a model looking back from an earlier
+        # day (the queue model's calibration origins) needs the plan as it stood on that day.
+        known_capacity = capacity_known_at(capacity, as_of, latest=False)
         requests = request_sets(applications, as_of, new_days=new_days)
         for j, (name, factory) in enumerate(models.items()):
             try:
@@ -236,10 +239,6 @@ def weighted(metric: str) -> pl.Expr:
     weight = pl.col(JUDGED.get(metric, "n"))
     value = pl.col(metric)
     return ((value * weight).sum() / weight.filter(value.is_not_null()).sum()).alias(metric)
-
-
-def _capacity_known_at(capacity: pl.DataFrame | None, as_of: date) -> pl.DataFrame | None:
-    return None if capacity is None else capacity.filter(pl.col("date") <= as_of)
 
 
 def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.DataFrame:

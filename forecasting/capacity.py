@@ -1,12 +1,16 @@
 """The optional capacity table: how much work each segment can complete per day.
 
 Capacity is a plan as much as a record, so dates after the as-of date are allowed (planned
-staffing); everything else is checked like the applications table.
+staffing); everything else is checked like the applications table. A row may say when its figure
+was known (`planned_on`): a plan made weeks ahead, revised later, then replaced by the record of
+the day. `known_capacity` gives the table as it stood on a day, so no estimate reads a plan
+before it was made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -22,8 +26,10 @@ from forecasting.schema import (
     COMPLETIONS_CAPACITY,
     DATE,
     DEFAULT_REGION,
+    PLANNED_ON,
     REASON,
     REGION,
+    SEGMENT,
     SERVICE,
     SOURCE_ROW,
     STAFF_HOURS,
@@ -31,6 +37,9 @@ from forecasting.schema import (
 from forecasting.tables import reading, require_columns
 
 _PARSED_DATE = "_date"
+_PARSED_PLANNED = "_planned_on"
+_KNOWN_ON = "_known_on"
+_IS_RECORD = "_is_record"
 # Numbers each row may carry: the capacity measures and the optional staff count.
 _NUMBERS = (*CAPACITY_MEASURES, *CAPACITY_OPTIONAL)
 
@@ -47,7 +56,7 @@ class ValidatedCapacity:
 def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
     """Check every capacity row; each is accepted or quarantined with a reason."""
     schema = require_columns(
-        raw, CAPACITY_REQUIRED_COLUMNS, table="capacity", optional=(REGION, *_NUMBERS)
+        raw, CAPACITY_REQUIRED_COLUMNS, table="capacity", optional=(REGION, PLANNED_ON, *_NUMBERS)
     )
     if not any(m in schema for m in CAPACITY_MEASURES):
         raise DataContractError(
@@ -55,7 +64,7 @@ def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
             "at least one capacity measure column",
             f"a table with columns {', '.join(schema.names())}",
         )
-    missing = [c for c in (REGION, *_NUMBERS) if c not in schema]
+    missing = [c for c in (REGION, PLANNED_ON, *_NUMBERS) if c not in schema]
     with reading("capacity"):
         checked = (
             raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
@@ -66,6 +75,7 @@ def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
                     for c in (SERVICE, CHANNEL, REGION)
                 ),
                 to_date(DATE, schema[DATE]).alias(_PARSED_DATE),
+                to_date(PLANNED_ON, schema.get(PLANNED_ON, pl.String())).alias(_PARSED_PLANNED),
                 *(_as_number(m).alias(f"_{m}") for m in _NUMBERS),
             )
             .with_columns(pl.col(REGION).fill_null(DEFAULT_REGION))
@@ -79,6 +89,7 @@ def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
         CHANNEL,
         REGION,
         *(pl.col(f"_{m}").alias(m) for m in _NUMBERS),
+        pl.col(_PARSED_PLANNED).alias(PLANNED_ON),
     ).select(pl.col(name).cast(dtype) for name, dtype in CAPACITY_SCHEMA.items())
     quarantine = quarantined.select(
         SOURCE_ROW,
@@ -87,6 +98,7 @@ def validate_capacity(raw: pl.LazyFrame) -> ValidatedCapacity:
         CHANNEL,
         REGION,
         *(as_text(m).alias(m) for m in _NUMBERS),
+        as_text(PLANNED_ON).alias(PLANNED_ON),
         REASON,
         DETAIL,
     )
@@ -98,7 +110,8 @@ def _as_number(column: str) -> pl.Expr:
 
 
 def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
-    segment_day = [_PARSED_DATE, SERVICE, CHANNEL, REGION]
+    # Revisions of a plan are rows with different `planned_on`; the same one twice is ambiguous.
+    segment_day = [_PARSED_DATE, SERVICE, CHANNEL, REGION, _PARSED_PLANNED]
     rules = [
         Rule(
             "missing_date",
@@ -109,6 +122,12 @@ def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
             "unparseable_date",
             pl.col(_PARSED_DATE).is_null(),
             pl.format("`date` must be an ISO date, got '{}'", as_text(DATE)),
+        ),
+        Rule(
+            "unparseable_planned_on",
+            pl.col(PLANNED_ON).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
+            & pl.col(_PARSED_PLANNED).is_null(),
+            pl.format("`planned_on` must be an ISO date or empty, got '{}'", as_text(PLANNED_ON)),
         ),
         Rule("empty_service", pl.col(SERVICE).is_null(), pl.lit("`service` must be non-empty")),
         Rule("empty_channel", pl.col(CHANNEL).is_null(), pl.lit("`channel` must be non-empty")),
@@ -137,9 +156,58 @@ def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
             "duplicate_segment_day",
             pl.len().over(segment_day) > 1,
             pl.format(
-                "one row per date and segment expected, got {} rows", pl.len().over(segment_day)
+                "one row per date, segment and `planned_on` expected, got {} rows",
+                pl.len().over(segment_day),
             ),
         ),
     ]
     reason, detail = first_broken_rule(rules)
     return frame.with_columns(reason.alias(REASON), detail.alias(DETAIL))
+
+
+def capacity_known_at(
+    capacity: pl.DataFrame | None,
+    as_of: date,
+    *,
+    undated_plans: bool = False,
+    latest: bool = True,
+) -> pl.DataFrame | None:
+    """`known_capacity` on a collected table (None stays None)."""
+    if capacity is None:
+        return None
+    return known_capacity(
+        capacity.lazy(), as_of, undated_plans=undated_plans, latest=latest
+    ).collect()
+
+
+def known_capacity(
+    capacity: pl.LazyFrame,
+    as_of: date,
+    *,
+    undated_plans: bool = False,
+    latest: bool = True,
+) -> pl.LazyFrame:
+    """The rows known at `as_of`: those whose `planned_on` (else `date`) is no later than it,
+    and with `latest` only the most recent version per segment and date (a record of the day
+    replaces the plans for it; of two plans, the later one wins).
+
+    `undated_plans` also keeps rows without `planned_on` dated after `as_of`: a table handed in
+    at the as-of day describes the plan as it stands, even when nobody wrote down when it was
+    made. A backtest must not use it: those rows are what the future brought.
+    """
+    names = capacity.collect_schema().names()
+    planned = pl.col(PLANNED_ON) if PLANNED_ON in names else pl.lit(None, dtype=pl.Date)
+    known_on = pl.coalesce(planned, pl.col(DATE))
+    keep = known_on <= as_of
+    if undated_plans:
+        keep = keep | planned.is_null()
+    rows = capacity.filter(keep)
+    if not latest:
+        return rows
+    # Ties on the day known go to the record: it is what happened, not what was meant to.
+    return (
+        rows.with_columns(known_on.alias(_KNOWN_ON), planned.is_null().alias(_IS_RECORD))
+        .sort(DATE, *SEGMENT, _KNOWN_ON, _IS_RECORD)
+        .unique(subset=[DATE, *SEGMENT], keep="last", maintain_order=True)
+        .drop(_KNOWN_ON, _IS_RECORD)
+    )

@@ -13,6 +13,7 @@ import polars as pl
 
 from forecasting.asof import as_known_at
 from forecasting.calendar import business_calendar
+from forecasting.capacity import known_capacity
 from forecasting.schema import (
     AGE_THRESHOLDS,
     ARRIVALS,
@@ -279,7 +280,9 @@ def _with_capacity(
     if capacity is None:
         return segments.with_columns(pl.lit(None, dtype=pl.Float64).alias(m) for m in measures)
     recent = (
-        capacity.filter(pl.col(DATE).is_between(as_of - timedelta(days=CAPACITY_DAYS - 1), as_of))
+        # One figure per day, as known then: plan revisions and the record are not averaged.
+        known_capacity(capacity, as_of)
+        .filter(pl.col(DATE).is_between(as_of - timedelta(days=CAPACITY_DAYS - 1), as_of))
         .group_by(SEGMENT)
         .agg(
             pl.col(COMPLETIONS_CAPACITY).mean().alias(CAPACITY_COMPLETIONS_28D),

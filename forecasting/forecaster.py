@@ -24,6 +24,7 @@ from forecasting.asof import as_known_at
 from forecasting.backtest import BASELINE, KIND, MODEL, aggregate, measured, weighted
 from forecasting.calendar import business_calendar
 from forecasting.calibration import Calibration
+from forecasting.capacity import capacity_known_at
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS, ProcessingTimeModel
 from forecasting.models.base import NotFittedError, Segment
@@ -126,7 +127,9 @@ class Forecaster:
         self.planning_: PlanningBaseline | None = planning_baseline_or_none(
             applications,
             as_of=as_of,
-            capacity=capacity,
+            # One figure per day: the latest plan made by `as_of`, and rows given without a
+            # `planned_on` as the plan they describe.
+            capacity=capacity_known_at(capacity, as_of, undated_plans=True),
             queue_model=queue_model if isinstance(queue_model, QueueProjection) else None,
             country=self.country,
         )

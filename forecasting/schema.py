@@ -58,11 +58,13 @@ SOURCE_ROW: Final = "source_row"
 APPLICATION_KEY: Final = "application_key"
 REASON: Final = "reason"
 
-# --- the optional capacity table: one row per segment and day ---------------------------------
+# --- the optional capacity table: one row per segment, day and plan -------------------------------
 DATE: Final = "date"
 STAFF: Final = "staff"
 STAFF_HOURS: Final = "staff_hours"
 COMPLETIONS_CAPACITY: Final = "completions_capacity"
+# Optional: the day a row's figure was known (a plan made that day). Null: known on its own date.
+PLANNED_ON: Final = "planned_on"
 
 CAPACITY_REQUIRED_COLUMNS: Final = (DATE, SERVICE, CHANNEL)
 # At least one of these measures must be present.
@@ -79,6 +81,7 @@ CAPACITY_SCHEMA: Final = pl.Schema(
         STAFF_HOURS: pl.Float64,
         COMPLETIONS_CAPACITY: pl.Float64,
         STAFF: pl.Float64,
+        PLANNED_ON: pl.Date,
     }
 )
 

@@ -4,7 +4,9 @@ A file's projected wait is the day the FIFO fluid queue (`forecasting.queue`) re
 given the open backlog ahead of it, forecast intake for files not yet submitted, and throughput
 per business day. What the fluid model misses (handling, rework, non-FIFO work) is learned as the
 distribution of the ratio actual / projected at recent origins inside the training history, with
-files still open at the as-of day censored, so P80 means 80 %.
+files still open at the as-of day censored, so P80 means 80 %. Given a capacity table, planned
+capacity (a hire announced, not yet started) scales the throughput on the days it covers, as the
+plan was known at the as-of day and, in the calibration, at each origin.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from forecasting.calendar import business_calendar
 from forecasting.dates import epoch_day, from_epoch_day
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
+from forecasting.models.capacity_plan import (
+    LEVEL_DAYS,
+    SegmentPlan,
+    capacity_ratio,
+    plan_for,
+    segment_plans,
+)
 from forecasting.queue import fifo_positions, reach_offsets
 from forecasting.schema import COMPLETED_ON, DATE, QUANTILES, SEGMENT, SUBMITTED_ON
 from forecasting.survival_curve import SurvivalCurve, conditional_quantiles, kaplan_meier
@@ -88,6 +97,7 @@ class QueueProjection(ProcessingTimeModel):
         stale_factor: float = 1.5,
         min_stale_days: int = 60,
         country: str = "CA",
+        plans_in_calibration: bool = True,
     ) -> None:
         self.throughput_weeks = throughput_weeks
         self.norm_weeks = norm_weeks
@@ -103,6 +113,7 @@ class QueueProjection(ProcessingTimeModel):
         self.stale_factor = stale_factor
         self.min_stale_days = min_stale_days
         self.country = country
+        self.plans_in_calibration = plans_in_calibration
 
     def _fit(
         self, applications: pl.DataFrame, *, as_of: date, capacity: pl.DataFrame | None
@@ -114,11 +125,19 @@ class QueueProjection(ProcessingTimeModel):
         self.segments_state_: dict[Segment, _Segment] = {}
         samples: dict[tuple[str, ...], list[_F]] = {}
         forecast = self._forecast_intake(applications, as_of) if self.intake_forecast else {}
+        plans = segment_plans(capacity)
         for key, group in segment_groups(applications):
             history = self._history(group, key[2], today - lookback - 400, today)
             state = self._state(history, today)
-            self.segments_state_[key] = self._forward(state, key[2], as_of, forecast.get(key))
-            ratios, censored, ages, kinds = self._calibration(history, today)
+            plan = plan_for(plans, key)
+            # At the as-of day a table row without `planned_on` is the plan as it stands.
+            ratio = self._plan_ratio(plan, history, today, undated_plans=True)
+            self.segments_state_[key] = self._forward(
+                state, key[2], as_of, forecast.get(key), ratio
+            )
+            ratios, censored, ages, kinds = self._calibration(
+                history, today, plan if self.plans_in_calibration else None
+            )
             for kind in (OPEN, NEW):
                 picked = kinds == kind
                 for pool in _pools(key, kind):
@@ -232,9 +251,26 @@ class QueueProjection(ProcessingTimeModel):
         pace = float(np.median(working)) if working.size else 0.0
         return max(pace, self.norm_floor * norm)
 
-    def _forward(self, state: _State, region: str, as_of: date, forecast: _F | None) -> _Segment:
+    def _plan_ratio(
+        self, plan: SegmentPlan | None, history: _History, day: int, *, undated_plans: bool = False
+    ) -> _F | None:
+        """Planned capacity relative to its recent level on the days after `day` (None: none)."""
+        if plan is None:
+            return None
+        return capacity_ratio(
+            plan,
+            day,
+            history.business(day - LEVEL_DAYS + 1, day + 1),
+            self.horizon_days,
+            undated_plans=undated_plans,
+        )
+
+    def _forward(
+        self, state: _State, region: str, as_of: date, forecast: _F | None, ratio: _F | None
+    ) -> _Segment:
         """Capacity and intake on the days after `as_of`: the intake forecast where there is
-        one, and the recent daily mean after it (later arrivals queue behind every request)."""
+        one, and the recent daily mean after it (later arrivals queue behind every request);
+        capacity scaled by the plan's `ratio` where one is given."""
         calendar = business_calendar(
             region, as_of, as_of + timedelta(days=self.horizon_days + 1), country=self.country
         )
@@ -243,7 +279,10 @@ class QueueProjection(ProcessingTimeModel):
         if forecast is not None:
             days = min(forecast.size, self.horizon_days)
             intake[:days] = forecast[:days]
-        return _segment(state, state.throughput * business, intake)
+        capacity = state.throughput * business
+        if ratio is not None:
+            capacity = capacity * ratio
+        return _segment(state, capacity, intake)
 
     def _forecast_intake(self, applications: pl.DataFrame, as_of: date) -> dict[Segment, _F]:
         """Mean daily submissions per segment for the days a request may be submitted on.
@@ -265,20 +304,24 @@ class QueueProjection(ProcessingTimeModel):
         }
 
     def _calibration(
-        self, history: _History, today: int
+        self, history: _History, today: int, plan: SegmentPlan | None
     ) -> tuple[_F, _F, _F, npt.NDArray[np.str_]]:
         """Ratios of remaining time, actual / projected, at earlier origins (censored where still
-        open), with each origin's age in days and the request kind."""
+        open), with each origin's age in days and the request kind.
+
+        Each origin reads the plan as known then, as the estimate does at the as-of day: errors
+        learned without it would count as unforeseen the change the plan now foresees."""
         ratios, censored, ages, kinds = [], [], [], []
         for k in range(1, self.calibration_origins + 1):
             origin = today - k * self.calibration_step_days
             state = self._state(history, origin)
-            segment = _segment(
-                state,
-                state.throughput
-                * history.business(origin + 1, origin + 1 + self.horizon_days).astype(float),
-                np.full(self.horizon_days, state.intake),
-            )
+            capacity = state.throughput * history.business(
+                origin + 1, origin + 1 + self.horizon_days
+            ).astype(float)
+            ratio = self._plan_ratio(plan, history, origin)
+            if ratio is not None:
+                capacity = capacity * ratio
+            segment = _segment(state, capacity, np.full(self.horizon_days, state.intake))
             known = history.submitted <= origin
             was_open = (
                 known

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.dates import epoch_day
 from forecasting.schema import (
     APPLICATION_ID,
     CHANNEL,
@@ -18,6 +19,7 @@ from forecasting.schema import (
     COMPLETIONS_CAPACITY,
     DATE,
     DELIVERED_AT,
+    PLANNED_ON,
     PRIORITIES,
     PRIORITY,
     REGION,
@@ -28,7 +30,7 @@ from forecasting.schema import (
 )
 from forecasting.simulate.engine import Run
 from forecasting.simulate.fifo import count_by_day
-from forecasting.simulate.scenarios import ScenarioSpec
+from forecasting.simulate.scenarios import ScenarioSpec, StaffingChange
 from forecasting.simulate.segments import CHANNELS, SERVICES, Segments
 
 # Truth-table columns; not part of the data contract, so they live here rather than in schema.
@@ -42,7 +44,9 @@ IN_SYSTEM: Final = "in_system"
 APPLICATION_COLUMNS: Final = (
     APPLICATION_ID, SERVICE, CHANNEL, REGION, SUBMITTED_AT, COMPLETED_AT, DELIVERED_AT, PRIORITY
 )  # fmt: skip
-CAPACITY_COLUMNS: Final = (DATE, SERVICE, CHANNEL, REGION, STAFF, STAFF_HOURS, COMPLETIONS_CAPACITY)
+CAPACITY_COLUMNS: Final = (
+    DATE, SERVICE, CHANNEL, REGION, STAFF, STAFF_HOURS, COMPLETIONS_CAPACITY, PLANNED_ON
+)  # fmt: skip
 QUEUE_COLUMNS: Final = (
     DATE, SERVICE, CHANNEL, REGION, SUBMITTED, QUEUE_ARRIVALS, PROCESSED, BACKLOG, COMPLETED,
     IN_SYSTEM,
@@ -116,15 +120,47 @@ def _applications(run: Run) -> pl.DataFrame:
 
 
 def _capacity(run: Run) -> pl.DataFrame:
+    """The record of every segment and day (`planned_on` null: known that day), then the plan
+    rows: for each announced staffing change, the figures it was planned to give on the days
+    it covers, known from its announcement. Outages and overtime are not planned."""
     segment, day = _segment_days(run)
     cap = run.capacity
-    return pl.DataFrame(
+    record = pl.DataFrame(
         [
             _dates(run, day),
             *_segment_columns(run.segments, segment),
             pl.Series(STAFF, cap.staff[segment, day]),
             pl.Series(STAFF_HOURS, cap.staff_hours[segment, day]),
             pl.Series(COMPLETIONS_CAPACITY, cap.completions[segment, day]),
+            pl.Series(PLANNED_ON, [None] * day.size, dtype=pl.Date),
+        ]
+    )
+    plans = [_plan_rows(run, change) for change in run.spec.staffing_changes]
+    # Changes announced the same day and covering the same days give the same (whole) plan.
+    return pl.concat([record, *plans]).unique(
+        [DATE, SERVICE, CHANNEL, REGION, PLANNED_ON], keep="first", maintain_order=True
+    )
+
+
+def _plan_rows(run: Run, change: StaffingChange) -> pl.DataFrame:
+    cal = run.calendar
+    first = max(cal.index(change.start), run.first)
+    last = run.last if change.end is None else min(cal.index(change.end) - 1, run.last)
+    rows = np.flatnonzero(run.segments.service_mask(change.services))
+    if change.announced_days <= 0 or last < first or rows.size == 0:
+        return pl.DataFrame(schema=dict.fromkeys(CAPACITY_COLUMNS, pl.Null))
+    days = np.arange(first, last + 1)
+    segment, day = np.tile(rows, days.size), np.repeat(days, rows.size)
+    cap = run.capacity
+    announced = epoch_day(change.start) - change.announced_days
+    return pl.DataFrame(
+        [
+            _dates(run, day),
+            *_segment_columns(run.segments, segment),
+            pl.Series(STAFF, cap.staff[segment, day]),
+            pl.Series(STAFF_HOURS, cap.planned_hours[segment, day]),
+            pl.Series(COMPLETIONS_CAPACITY, cap.planned_completions[segment, day]),
+            pl.Series(PLANNED_ON, np.full(day.size, announced), dtype=pl.Int32).cast(pl.Date),
         ]
     )
 

@@ -52,7 +52,8 @@ class CapacityShock:
 class StaffingChange:
     """`factor` more staff join `services` on `start`, reaching full output after `ramp_days`.
 
-    They leave on `end` (term hires), or stay when `end` is None.
+    They leave on `end` (term hires), or stay when `end` is None. The hire is announced
+    `announced_days` before `start`: from then on the capacity table holds it as a plan.
     """
 
     services: tuple[str, ...]
@@ -60,6 +61,7 @@ class StaffingChange:
     end: date | None
     factor: float
     ramp_days: int
+    announced_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ def scenario_spec(name: str, start: date, end: date) -> ScenarioSpec:
                     shift(surge_end, _clip(0.3 * window, 60, 365)),
                     0.6,
                     42,
+                    # Approved late, but still weeks before the new staff start.
+                    announced_days=42,
                 ),
             ),
         )
@@ -114,7 +118,8 @@ def scenario_spec(name: str, start: date, end: date) -> ScenarioSpec:
     if name == HIRING:
         hired = shift(start, round(0.5 * window))
         return ScenarioSpec(
-            name=name, staffing_changes=(StaffingChange(SERVICES, hired, None, 0.3, 56),)
+            name=name,
+            staffing_changes=(StaffingChange(SERVICES, hired, None, 0.3, 56, announced_days=56),),
         )
     return ScenarioSpec(name=name)
 
@@ -132,8 +137,22 @@ def capacity_multipliers(
     spec: ScenarioSpec, segments: Segments, cal: SimCalendar
 ) -> tuple[_Matrix, _Matrix, _Matrix]:
     """Segments x days factors on staff on strength, hours worked and output per hour."""
-    staff = np.ones((segments.size, cal.n_days))
+    staff, productivity = staffing_multipliers(spec, segments, cal)
     hours = np.ones_like(staff)
+    for shock in spec.capacity_shocks:
+        rows = segments.service_mask(shock.services)
+        inside = _window(cal, shock.start, shock.end)
+        hours[rows] *= 1.0 + (shock.hours_factor - 1.0) * inside
+        productivity[rows] *= 1.0 + (shock.productivity_factor - 1.0) * inside
+    return staff, hours, productivity
+
+
+def staffing_multipliers(
+    spec: ScenarioSpec, segments: Segments, cal: SimCalendar
+) -> tuple[_Matrix, _Matrix]:
+    """Segments x days factors on staff on strength and output per hour from the staffing
+    changes alone: what a staffing plan foresees, unlike outages and overtime."""
+    staff = np.ones((segments.size, cal.n_days))
     productivity = np.ones_like(staff)
     for change in spec.staffing_changes:
         rows = segments.service_mask(change.services)
@@ -142,12 +161,7 @@ def capacity_multipliers(
         staff[rows] *= 1.0 + change.factor * present
         # Trainees are on strength and log hours from day one but produce little at first.
         productivity[rows] *= (1.0 + change.factor * trained) / (1.0 + change.factor * present)
-    for shock in spec.capacity_shocks:
-        rows = segments.service_mask(shock.services)
-        inside = _window(cal, shock.start, shock.end)
-        hours[rows] *= 1.0 + (shock.hours_factor - 1.0) * inside
-        productivity[rows] *= 1.0 + (shock.productivity_factor - 1.0) * inside
-    return staff, hours, productivity
+    return staff, productivity
 
 
 def _clip(days: float, low: int, high: int) -> int:

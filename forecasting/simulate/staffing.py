@@ -13,7 +13,11 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasting.simulate.days import SimCalendar
-from forecasting.simulate.scenarios import ScenarioSpec, capacity_multipliers
+from forecasting.simulate.scenarios import (
+    ScenarioSpec,
+    capacity_multipliers,
+    staffing_multipliers,
+)
 from forecasting.simulate.segments import Segments
 
 _Matrix = npt.NDArray[np.float64]
@@ -31,11 +35,14 @@ _ABSENCE_PERSISTENCE = 0.8
 
 @dataclass(frozen=True)
 class Capacity:
-    """Segments x days: FTE on strength, hours worked on files and files that can be finished."""
+    """Segments x days: FTE on strength, hours worked on files and files that can be finished,
+    and the last two as planned: staffing changes foreseen, absence and shocks not."""
 
     staff: _Matrix
     staff_hours: _Matrix
     completions: _Matrix
+    planned_hours: _Matrix
+    planned_completions: _Matrix
 
 
 def plan_capacity(
@@ -63,7 +70,15 @@ def plan_capacity(
     absence = _absence(rng, segments.size, cal.n_days)
     staff_hours = staff * hours_per_fte * absence * hours_factor
     completions = staff_hours * segments.files_per_hour[:, None] * productivity_factor
-    return Capacity(staff=staff, staff_hours=staff_hours, completions=completions)
+    planned_hours = staff * hours_per_fte
+    _, planned_productivity = staffing_multipliers(spec, segments, cal)
+    return Capacity(
+        staff=staff,
+        staff_hours=staff_hours,
+        completions=completions,
+        planned_hours=planned_hours,
+        planned_completions=planned_hours * segments.files_per_hour[:, None] * planned_productivity,
+    )
 
 
 def _planned_staff(

@@ -38,6 +38,7 @@ def test_capacity_rows_are_accepted_or_quarantined_and_reconcile() -> None:
         "staff_hours": None,
         "completions_capacity": 120.0,
         "staff": None,
+        "planned_on": None,
     }
 
 

@@ -85,6 +85,7 @@ def _capacity(rows: list[tuple[str, tuple[str, str, str], float]]) -> pl.DataFra
             "staff_hours": [r[2] / 2 for r in rows],
             "completions_capacity": [r[2] for r in rows],
             "staff": [None] * len(rows),  # optional: the what-ifs' staffing, unused by features
+            "planned_on": [None] * len(rows),  # records: each known on its own day
         },
         schema=CAPACITY_SCHEMA,
     )

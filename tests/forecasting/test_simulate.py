@@ -21,6 +21,7 @@ from forecasting.schema import (
     COMPLETIONS_CAPACITY,
     DATE,
     DELIVERED_AT,
+    PLANNED_ON,
     PRIORITY,
     REGION,
     SEGMENT,
@@ -87,7 +88,7 @@ def test_tables_have_exactly_the_contract_columns(steady: SimulationResult) -> N
     )
     assert steady.capacity.schema == pl.Schema(
         {DATE: pl.Date, **strings, STAFF: pl.Float64, STAFF_HOURS: pl.Float64}
-        | {COMPLETIONS_CAPACITY: pl.Float64}
+        | {COMPLETIONS_CAPACITY: pl.Float64, PLANNED_ON: pl.Date}
     )
     assert steady.queue.columns == list(QUEUE_COLUMNS)
 
@@ -285,7 +286,9 @@ def test_hiring_raises_capacity_by_the_stated_factor_once_trained() -> None:
     (change,) = hired.spec.staffing_changes
     trained = change.start + timedelta(days=change.ramp_days)
     keys = [DATE, *SEGMENT]
-    both = base.capacity.join(hired.capacity, on=keys, suffix="_hired")
+    # The record of each day; the hire's plan rows are checked in test_simulate_plans.
+    record = hired.capacity.filter(pl.col(PLANNED_ON).is_null())
+    both = base.capacity.join(record, on=keys, suffix="_hired")
     before = both.filter(pl.col(DATE) < change.start)
     after = both.filter(pl.col(DATE) >= trained, pl.col(COMPLETIONS_CAPACITY) > 0)
     ratio = pl.col(f"{COMPLETIONS_CAPACITY}_hired") / pl.col(COMPLETIONS_CAPACITY)
