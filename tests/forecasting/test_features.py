@@ -149,6 +149,22 @@ def test_capacity_is_the_mean_of_the_last_28_days_with_a_shared_region_fallback(
     assert without.get_column(CAPACITY_COMPLETIONS_28D).null_count() == without.height
 
 
+def test_capacity_reads_one_figure_per_day_as_known_at_the_as_of_day() -> None:
+    """Plans for past days give way to their record; a correction made later is not known."""
+    days = [AS_OF - timedelta(days=i) for i in range(28)]
+    record = _capacity([(d.isoformat(), ON, 10.0) for d in days])
+    plans = record.with_columns(
+        pl.col("completions_capacity") * 3,
+        pl.col("staff_hours") * 3,
+        pl.lit(AS_OF - timedelta(days=60)).alias("planned_on"),
+    )
+    later = record.with_columns(
+        pl.col("completions_capacity") * 5, pl.lit(AS_OF + timedelta(days=2)).alias("planned_on")
+    )
+    features = collect_segment_features(HAND, AS_OF, capacity=pl.concat([record, plans, later]))
+    assert _row(features, ON)[CAPACITY_COMPLETIONS_28D] == 10.0
+
+
 def test_output_columns_and_types_are_stable() -> None:
     lazy = segment_features(HAND.lazy(), AS_OF)
     assert lazy.collect_schema().names() == [*SEGMENT, *SEGMENT_FEATURES]
