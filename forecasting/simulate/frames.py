@@ -136,8 +136,13 @@ def _capacity(run: Run) -> pl.DataFrame:
         ]
     )
     plans = [_plan_rows(run, change) for change in run.spec.staffing_changes]
-    # Changes announced the same day and covering the same days give the same (whole) plan.
-    return pl.concat([record, *plans]).unique(
+    table = pl.concat([record, *plans])
+    if len(plans) < 2:
+        return table
+    # A plan row carries the figure of every staffing change together (a simplification: a plan
+    # made earlier would not know of a change announced later), so two changes announced the
+    # same day give the same row where they overlap.
+    return table.unique(
         [DATE, SERVICE, CHANNEL, REGION, PLANNED_ON], keep="first", maintain_order=True
     )
 
@@ -147,9 +152,8 @@ def _plan_rows(run: Run, change: StaffingChange) -> pl.DataFrame:
     first = max(cal.index(change.start), run.first)
     last = run.last if change.end is None else min(cal.index(change.end) - 1, run.last)
     rows = np.flatnonzero(run.segments.service_mask(change.services))
-    if change.announced_days <= 0 or last < first or rows.size == 0:
-        return pl.DataFrame(schema=dict.fromkeys(CAPACITY_COLUMNS, pl.Null))
-    days = np.arange(first, last + 1)
+    # Unannounced, a change is only in the record: no rows (typed like the record's).
+    days = np.arange(first, last + 1) if change.announced_days > 0 else np.arange(0)
     segment, day = np.tile(rows, days.size), np.repeat(days, rows.size)
     cap = run.capacity
     announced = epoch_day(change.start) - change.announced_days

@@ -27,6 +27,7 @@ from forecasting.schema import (
     SUBMITTED_ON,
 )
 from forecasting.simulate import scenario_spec, simulate
+from forecasting.simulate.scenarios import ScenarioSpec, StaffingChange
 
 P = ("passport_adult", "online", "ON")
 
@@ -241,3 +242,23 @@ def test_the_simulator_plans_hires_from_their_announcement_and_never_outages(sce
     ).filter(pl.col(COMPLETIONS_CAPACITY) > 0)
     ratio = (pl.col(f"{COMPLETIONS_CAPACITY}_right") / pl.col(COMPLETIONS_CAPACITY)).median()
     assert joined.select(ratio).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_unannounced_changes_are_not_planned_and_overlapping_plans_are_one_row() -> None:
+    start, end = date(2024, 1, 1), date(2024, 6, 30)
+    passports = ("passport_adult", "passport_child")
+    spec = ScenarioSpec(
+        name="own",
+        staffing_changes=(
+            StaffingChange(passports, date(2024, 3, 1), None, 0.2, 14, announced_days=30),
+            StaffingChange(passports, date(2024, 4, 1), None, 0.2, 14, announced_days=61),
+            StaffingChange(("ei_regular",), date(2024, 3, 1), None, 0.5, 14),
+        ),
+    )
+    result = simulate(start=start, end=end, seed=3, scale=0.02, regions=("ON",), scenario=spec)
+    checked = validate_capacity(result.capacity.lazy())
+    # Both passport hires were announced on 2024-01-31: one plan, one row per day and segment.
+    assert checked.quarantine.is_empty()
+    plans = checked.capacity.filter(pl.col(PLANNED_ON).is_not_null())
+    assert plans.get_column(PLANNED_ON).unique().to_list() == [date(2024, 1, 31)]
+    assert set(plans.get_column("service").unique()) == set(passports)
