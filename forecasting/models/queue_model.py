@@ -76,7 +76,11 @@ def _segment(state: _State, capacity: _F, intake: _F) -> _Segment:
 
 
 class QueueProjection(ProcessingTimeModel):
-    """FIFO projection of the open backlog, with censoring-aware calibration of its errors."""
+    """FIFO projection of the open backlog, with censoring-aware calibration of its errors.
+
+    `plans_in_calibration=False` reads the capacity plan at the as-of day only, its calibration
+    origins blind to it: kept to measure what reading it there too changes.
+    """
 
     name = "queue_projection"
 
