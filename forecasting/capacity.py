@@ -211,3 +211,38 @@ def known_capacity(
         .unique(subset=[DATE, *SEGMENT], keep="last", maintain_order=True)
         .drop(_KNOWN_ON, _IS_RECORD)
     )
+
+
+# One row per segment with a plan in effect: what a model trained that day was told of the future.
+PLAN_SUMMARY_SCHEMA = pl.Schema(
+    {
+        SERVICE: pl.String,
+        CHANNEL: pl.String,
+        REGION: pl.String,
+        "planned_days": pl.UInt32,
+        "first_planned": pl.Date,
+        "last_planned": pl.Date,
+        "latest_planned_on": pl.Date,
+    }
+)
+
+
+def plan_summary(capacity: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Per segment, the future days the table plans as known at `as_of` (rows without
+    `planned_on` dated after it count, as in training), their span and the latest plan's date
+    (null when none was dated). A data scientist reads here why estimates moved with a plan."""
+    planned = pl.col(PLANNED_ON) if PLANNED_ON in capacity.columns else pl.lit(None, dtype=pl.Date)
+    return (
+        known_capacity(capacity.lazy(), as_of, undated_plans=True)
+        .filter(pl.col(DATE) > as_of)
+        .group_by(SEGMENT)
+        .agg(
+            pl.len().alias("planned_days"),
+            pl.col(DATE).min().alias("first_planned"),
+            pl.col(DATE).max().alias("last_planned"),
+            planned.max().alias("latest_planned_on"),
+        )
+        .sort(SEGMENT)
+        .select(pl.col(name).cast(dtype) for name, dtype in PLAN_SUMMARY_SCHEMA.items())
+        .collect()
+    )

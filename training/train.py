@@ -17,6 +17,7 @@ import polars as pl
 
 from forecasting import registry, tracking
 from forecasting.backtest import aggregate, backtest_predictions, summarise
+from forecasting.capacity import plan_summary
 from forecasting.forecaster import Forecaster
 from forecasting.models import MODELS
 from forecasting.promotion import PromotionDecision
@@ -123,6 +124,10 @@ def train(
             tracking.log_frame(
                 segment_summary(loaded.applications, as_of=loaded.as_of), "data/segments.csv"
             )
+            if loaded.capacity is not None:
+                tracking.log_frame(
+                    plan_summary(loaded.capacity, loaded.as_of), "data/capacity_plans.csv"
+                )
             tracking.log_dict(
                 {
                     "chosen_model": {"/".join(k): v for k, v in forecaster.choice_.items()},

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from forecasting.asof import as_known_at
-from forecasting.capacity import capacity_known_at, validate_capacity
+from forecasting.capacity import (
+    PLAN_SUMMARY_SCHEMA,
+    capacity_known_at,
+    plan_summary,
+    validate_capacity,
+)
 from forecasting.dates import epoch_day
 from forecasting.models import QueueProjection
 from forecasting.models.capacity_plan import RATIO_BOUNDS, capacity_ratio, segment_plans
@@ -262,3 +267,21 @@ def test_unannounced_changes_are_not_planned_and_overlapping_plans_are_one_row()
     plans = checked.capacity.filter(pl.col(PLANNED_ON).is_not_null())
     assert plans.get_column(PLANNED_ON).unique().to_list() == [date(2024, 1, 31)]
     assert set(plans.get_column("service").unique()) == set(passports)
+
+
+def test_the_plan_summary_names_each_segment_s_planned_days_as_known_then() -> None:
+    other = ("ei_regular", "mail", "QC")
+    table = pl.concat(
+        [VERSIONS, _table([("2026-03-01", 90.0, None), ("2026-03-02", 90.0, None)], other)]
+    )
+    summary = plan_summary(table, date(2026, 3, 5))
+    # Only the segment with future days; the record-only one has no plan in effect.
+    assert summary.select(*SEGMENT).rows() == [P]
+    row = summary.row(0, named=True)
+    # 2026-03-20 (the revision known then) and 2026-04-01 (given without planned_on).
+    assert row["planned_days"] == 2
+    assert (row["first_planned"], row["last_planned"]) == (date(2026, 3, 20), date(2026, 4, 1))
+    assert row["latest_planned_on"] == date(2026, 2, 20)
+    # After the last planned day nothing is planned any more; without planned_on, still typed.
+    assert plan_summary(table, date(2026, 4, 2)).is_empty()
+    assert plan_summary(table.drop(PLANNED_ON), date(2026, 3, 5)).schema == PLAN_SUMMARY_SCHEMA

@@ -91,6 +91,7 @@ def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data:
     assert {
         "backtest/backtest.parquet",
         "backtest/summary.csv",
+        "data/capacity_plans.csv",
         "data/segments.csv",
         "model/calibration.csv",
         "plots/calibration.png",
