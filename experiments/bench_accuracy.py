@@ -18,6 +18,10 @@ as a miss (it is, whatever happens later); `cov80_done` is P80 coverage over com
 only, the figure earlier versions printed. A file closed without completion (`closed_at`; the
 real logs' mappings infer it from a quiet period) is known to be open only until its closure.
 
+Each simulated set is backtested with its office's capacity table: the record of every day and
+the staffing plans, each known from the day it was announced (`planned_on`), so a backtest sees a
+hire only once it was planned. The real logs come without one.
+
 Simulated event scenarios are scored from the event's start to 26 weeks after it (the period a
 forecaster can react to), and also over the whole year around it, shown for transparency. Every
 figure is measured in this run; nothing is hard-coded.
