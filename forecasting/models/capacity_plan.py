@@ -120,7 +120,11 @@ def capacity_ratio(
     last = np.append(days[1:] != days[:-1], True)
     table = np.full(LEVEL_DAYS + horizon, np.nan)
     table[days[last] - first] = values[last]
-    past = table[:LEVEL_DAYS][business & np.isfinite(table[:LEVEL_DAYS])]
+    # Days the office could not work (an outage on record, capacity 0) are left out of the
+    # level, as the measured pace leaves out weeks far below the norm: otherwise a plan made just
+    # after an outage would read as a multiple of the level and promise a pace nobody reaches.
+    recent = table[:LEVEL_DAYS]
+    past = recent[business & np.isfinite(recent) & (recent > 0)]
     level = float(np.median(past)) if past.size else 0.0
     if level <= 0:
         return None

@@ -285,3 +285,20 @@ def test_the_plan_summary_names_each_segment_s_planned_days_as_known_then() -> N
     # After the last planned day nothing is planned any more; without planned_on, still typed.
     assert plan_summary(table, date(2026, 4, 2)).is_empty()
     assert plan_summary(table.drop(PLANNED_ON), date(2026, 3, 5)).schema == PLAN_SUMMARY_SCHEMA
+
+
+def test_days_without_capacity_do_not_set_the_level_a_plan_is_read_against() -> None:
+    """Fourteen outage days (capacity 0) among the last 28, then a plan 20 % above the working
+    level: the ratio is 1.2, not 1.2 over a level the outage halved."""
+    day = epoch_day(date(2026, 3, 1))
+    past = [date(2026, 3, 1) - timedelta(days=k) for k in range(28)]
+    rows = [(d.isoformat(), 0.0 if k < 14 else 100.0, None) for k, d in enumerate(past)]
+    rows += [
+        ((date(2026, 3, 1) + timedelta(days=k)).isoformat(), 120.0, "2026-02-01") for k in (1, 2)
+    ]
+    ratio = capacity_ratio(segment_plans(_table(rows))[P], day, np.ones(28, dtype=bool), 5)
+    assert ratio is not None
+    np.testing.assert_allclose(ratio, [1.2, 1.2, 1.0, 1.0, 1.0])
+    # With every recent day at 0 there is no level to read a plan against.
+    idle = [(d, 0.0, p) if p is None else (d, v, p) for d, v, p in rows]
+    assert capacity_ratio(segment_plans(_table(idle))[P], day, np.ones(28, dtype=bool), 5) is None
