@@ -134,10 +134,8 @@ class QueueProjection(ProcessingTimeModel):
             history = self._history(group, key[2], today - lookback - 400, today)
             state = self._state(history, today)
             plan = plan_for(plans, key)
-            # At the as-of day a table row without `planned_on` is the plan as it stands.
-            ratio = self._plan_ratio(plan, history, today, undated_plans=True)
             self.segments_state_[key] = self._forward(
-                state, key[2], as_of, forecast.get(key), ratio
+                state, key[2], as_of, forecast.get(key), plan, history
             )
             ratios, censored, ages, kinds = self._calibration(
                 history, today, plan if self.plans_in_calibration else None
@@ -255,26 +253,40 @@ class QueueProjection(ProcessingTimeModel):
         pace = float(np.median(working)) if working.size else 0.0
         return max(pace, self.norm_floor * norm)
 
-    def _plan_ratio(
-        self, plan: SegmentPlan | None, history: _History, day: int, *, undated_plans: bool = False
-    ) -> _F | None:
-        """Planned capacity relative to its recent level on the days after `day` (None: none)."""
+    def _with_plan(
+        self,
+        capacity: _F,
+        plan: SegmentPlan | None,
+        history: _History,
+        day: int,
+        *,
+        undated_plans: bool = False,
+    ) -> _F:
+        """`capacity` on the days after `day`, scaled by the plan as known on `day` relative to
+        its recent level; unchanged where nothing is planned."""
         if plan is None:
-            return None
-        return capacity_ratio(
+            return capacity
+        ratio = capacity_ratio(
             plan,
             day,
             history.business(day - LEVEL_DAYS + 1, day + 1),
             self.horizon_days,
             undated_plans=undated_plans,
         )
+        return capacity if ratio is None else capacity * ratio
 
     def _forward(
-        self, state: _State, region: str, as_of: date, forecast: _F | None, ratio: _F | None
+        self,
+        state: _State,
+        region: str,
+        as_of: date,
+        forecast: _F | None,
+        plan: SegmentPlan | None,
+        history: _History,
     ) -> _Segment:
         """Capacity and intake on the days after `as_of`: the intake forecast where there is
         one, and the recent daily mean after it (later arrivals queue behind every request);
-        capacity scaled by the plan's `ratio` where one is given."""
+        capacity scaled by the plan where there is one."""
         calendar = business_calendar(
             region, as_of, as_of + timedelta(days=self.horizon_days + 1), country=self.country
         )
@@ -283,9 +295,10 @@ class QueueProjection(ProcessingTimeModel):
         if forecast is not None:
             days = min(forecast.size, self.horizon_days)
             intake[:days] = forecast[:days]
-        capacity = state.throughput * business
-        if ratio is not None:
-            capacity = capacity * ratio
+        # At the as-of day a table row without `planned_on` is the plan as it stands.
+        capacity = self._with_plan(
+            state.throughput * business, plan, history, epoch_day(as_of), undated_plans=True
+        )
         return _segment(state, capacity, intake)
 
     def _forecast_intake(self, applications: pl.DataFrame, as_of: date) -> dict[Segment, _F]:
@@ -319,12 +332,10 @@ class QueueProjection(ProcessingTimeModel):
         for k in range(1, self.calibration_origins + 1):
             origin = today - k * self.calibration_step_days
             state = self._state(history, origin)
-            capacity = state.throughput * history.business(
+            pace = state.throughput * history.business(
                 origin + 1, origin + 1 + self.horizon_days
             ).astype(float)
-            ratio = self._plan_ratio(plan, history, origin)
-            if ratio is not None:
-                capacity = capacity * ratio
+            capacity = self._with_plan(pace, plan, history, origin)
             segment = _segment(state, capacity, np.full(self.horizon_days, state.intake))
             known = history.submitted <= origin
             was_open = (
