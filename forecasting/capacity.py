@@ -9,6 +9,7 @@ before it was made.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -165,6 +166,12 @@ def _flag(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(reason.alias(REASON), detail.alias(DETAIL))
 
 
+def planned_on(columns: Sequence[str]) -> pl.Expr:
+    """A table's `planned_on`, or null throughout for a table without the column (every row
+    then known on its own date)."""
+    return pl.col(PLANNED_ON) if PLANNED_ON in columns else pl.lit(None, dtype=pl.Date)
+
+
 def capacity_known_at(
     capacity: pl.DataFrame | None,
     as_of: date,
@@ -195,8 +202,7 @@ def known_capacity(
     at the as-of day describes the plan as it stands, even when nobody wrote down when it was
     made. A backtest must not use it: those rows are what the future brought.
     """
-    names = capacity.collect_schema().names()
-    planned = pl.col(PLANNED_ON) if PLANNED_ON in names else pl.lit(None, dtype=pl.Date)
+    planned = planned_on(capacity.collect_schema().names())
     known_on = pl.coalesce(planned, pl.col(DATE))
     keep = known_on <= as_of
     if undated_plans:
@@ -231,7 +237,7 @@ def plan_summary(capacity: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per segment, the future days the table plans as known at `as_of` (rows without
     `planned_on` dated after it count, as in training), their span and the latest plan's date
     (null when none was dated). A data scientist reads here why estimates moved with a plan."""
-    planned = pl.col(PLANNED_ON) if PLANNED_ON in capacity.columns else pl.lit(None, dtype=pl.Date)
+    planned = planned_on(capacity.columns)
     return (
         known_capacity(capacity.lazy(), as_of, undated_plans=True)
         .filter(pl.col(DATE) > as_of)

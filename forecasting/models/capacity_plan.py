@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.capacity import planned_on
 from forecasting.models.base import Segment
 from forecasting.schema import (
     CHANNEL,
     COMPLETIONS_CAPACITY,
     DATE,
     DEFAULT_REGION,
-    PLANNED_ON,
     REGION,
     SERVICE,
     STAFF_HOURS,
@@ -59,7 +59,7 @@ def segment_plans(capacity: pl.DataFrame | None) -> dict[Segment, SegmentPlan]:
     """The capacity table split per segment, each in the one measure it gives throughout."""
     if capacity is None or capacity.is_empty():
         return {}
-    planned = pl.col(PLANNED_ON) if PLANNED_ON in capacity.columns else pl.lit(None, dtype=pl.Date)
+    planned = planned_on(capacity.columns)
     measures = [m for m in (COMPLETIONS_CAPACITY, STAFF_HOURS) if m in capacity.columns]
     frame = capacity.select(
         SERVICE,
