@@ -48,7 +48,7 @@ from forecasting.backtest import (
     OPEN_DAYS,
     aggregate,
     backtest_predictions,
-    summarise,
+    summarise_with_intervals,
     weekly_origins,
 )
 from forecasting.capacity import validate_capacity
@@ -314,7 +314,8 @@ def score_table(
         window_days=CHOICE_WINDOW_DAYS,
         margin=margin,
     )
-    return summarise(pl.concat([aggregate(own), nested], how="vertical_relaxed"))
+    results = pl.concat([aggregate(own), nested], how="vertical_relaxed")
+    return summarise_with_intervals(results)
 
 
 def with_completed_coverage(
@@ -330,7 +331,10 @@ def with_completed_coverage(
 def targets(label: str, table: pl.DataFrame) -> list[str]:
     served = table.filter(pl.col(MODEL) == SERVED)
     out = []
-    for kind, ratio, cov80 in served.select(KIND, "mae_ratio", "coverage_p80").iter_rows():
+    for row in served.iter_rows(named=True):
+        kind, ratio, cov80 = row[KIND], row["mae_ratio"], row["coverage_p80"]
+        ratio_spread = _spread(row, "mae_ratio")
+        cov80_spread = _spread(row, "coverage_p80")
         if "steady" in label:
             limit = 1.0
         elif "surge" in label or "outage" in label:
@@ -341,10 +345,22 @@ def targets(label: str, table: pl.DataFrame) -> list[str]:
             limit = None
         if limit is not None:
             verdict = "met" if ratio <= limit else "NOT met"
-            out.append(f"{label} {kind}: MAE ratio {ratio:.2f} vs <= {limit} -> {verdict}")
+            out.append(
+                f"{label} {kind}: MAE ratio {ratio:.2f}{ratio_spread} vs <= {limit} -> {verdict}"
+            )
         verdict = "met" if 0.77 <= cov80 <= 0.83 else "NOT met"
-        out.append(f"{label} {kind}: P80 coverage {cov80:.3f} vs 0.77-0.83 -> {verdict}")
+        out.append(
+            f"{label} {kind}: P80 coverage {cov80:.3f}{cov80_spread} vs 0.77-0.83 -> {verdict}"
+        )
     return out
+
+
+def _spread(row: dict[str, object], metric: str) -> str:
+    """The metric's bootstrap interval over origins, as printed after the point figure."""
+    low, high = row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
+    if not isinstance(low, float) or not isinstance(high, float):
+        return ""
+    return f" (origins 90 %: {low:.3f}-{high:.3f})"
 
 
 if __name__ == "__main__":

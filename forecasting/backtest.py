@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from forecasting.asof import as_known_at, is_open_at
@@ -52,6 +54,9 @@ METRICS = (
     "width_p50_p90",
 )
 BASELINE = "published_percentile"
+# The figures `origin_intervals` bounds, and the columns of their bounds.
+BOUNDED = ("mae_ratio", "coverage_p80")
+INTERVAL_COLUMNS = tuple(f"{m}_{end}" for m in BOUNDED for end in ("lo", "hi"))
 _END = "__known_until"
 _DAYS_RECORDED = (pl.col(SUBMITTED_ON), pl.col(COMPLETED_ON), pl.col(CLOSED_ON))
 logger = logging.getLogger(__name__)
@@ -259,6 +264,84 @@ def summarise(results: pl.DataFrame, by: Sequence[str] = (MODEL, KIND)) -> pl.Da
             .drop("_base")
         )
     return table.sort(list(by))
+
+
+def origin_intervals(
+    results: pl.DataFrame, *, level: float = 0.9, draws: int = 2000, seed: int = 0
+) -> pl.DataFrame:
+    """Per model and request kind, how far `summarise`'s MAE ratio and P80 coverage could move
+    with other origins: a percentile bootstrap over the origins of `aggregate` rows (columns
+    `mae_ratio_lo/hi`, `coverage_p80_lo/hi`, the central `level` of `draws` resamples).
+
+    Origins are drawn with replacement, each with all its files: the files of one origin share
+    its queue and its staffing, so they err together, and a count of files would overstate what
+    is known. The ratio divides each model's MAE by the baseline's on the same resampled origins.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"`level` must be within (0, 1), got {level}")
+    schema = pl.Schema(
+        {MODEL: pl.String, KIND: pl.String, **dict.fromkeys(INTERVAL_COLUMNS, pl.Float64)}
+    )
+    if results.is_empty():
+        return pl.DataFrame(schema=schema)
+    judged = JUDGED["coverage_p80"]
+    per_origin = (
+        measured(results)
+        .group_by(AS_OF, MODEL, KIND)
+        .agg(
+            (pl.col("mae_p50").fill_null(0.0) * pl.col("n")).sum().alias("_error"),
+            pl.col("n").sum().cast(pl.Float64),
+            (pl.col("coverage_p80").fill_null(0.0) * pl.col(judged)).sum().alias("_hits"),
+            pl.col(judged).sum().cast(pl.Float64),
+        )
+    )
+    origins = per_origin.get_column(AS_OF).unique().sort()
+    at = {day: i for i, day in enumerate(origins.to_list())}
+    counts = (
+        np.random.default_rng(seed)
+        .multinomial(len(at), np.full(len(at), 1.0 / max(len(at), 1)), size=draws)
+        .astype(np.float64)
+    )
+
+    def resampled(part: pl.DataFrame, column: str) -> npt.NDArray[np.float64]:
+        """`column`'s sum over each resample's origins (one value per draw)."""
+        by_origin = np.zeros(len(at))
+        for day, value in part.select(AS_OF, column).iter_rows():
+            by_origin[at[day]] += value
+        return counts @ by_origin
+
+    def ratio(
+        top: npt.NDArray[np.float64], bottom: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(bottom > 0, top / bottom, np.nan)
+
+    tail = (1.0 - level) / 2.0
+    rows = []
+    for (model, kind), part in per_origin.group_by(MODEL, KIND):
+        base = per_origin.filter((pl.col(MODEL) == BASELINE) & (pl.col(KIND) == kind))
+        mae = ratio(resampled(part, "_error"), resampled(part, "n"))
+        base_mae = ratio(resampled(base, "_error"), resampled(base, "n"))
+        bounds = {
+            "mae_ratio": ratio(mae, base_mae) if not base.is_empty() else np.full(draws, np.nan),
+            "coverage_p80": ratio(resampled(part, "_hits"), resampled(part, judged)),
+        }
+        row: dict[str, object] = {MODEL: model, KIND: kind}
+        for name, values in bounds.items():
+            finite = values[np.isfinite(values)]
+            low, high = np.quantile(finite, [tail, 1.0 - tail]) if finite.size else (None, None)
+            row[f"{name}_lo"], row[f"{name}_hi"] = _float(low), _float(high)
+        rows.append(row)
+    return pl.DataFrame(rows, schema=schema).sort(MODEL, KIND)
+
+
+def summarise_with_intervals(results: pl.DataFrame) -> pl.DataFrame:
+    """`summarise` per model and request kind, with `origin_intervals`' bounds beside each."""
+    return summarise(results).join(origin_intervals(results), on=[MODEL, KIND], how="left")
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def weekly_origins(start: date, end: date, step_days: int = 7) -> list[date]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from forecasting import tracking
-from forecasting.backtest import backtest, summarise, weekly_origins
+from forecasting.backtest import backtest, summarise_with_intervals, weekly_origins
 from forecasting.errors import DelaiError
 from forecasting.models import MODELS
 from forecasting.settings import Settings
@@ -69,7 +69,7 @@ def run_backtest(
             capacity=loaded.capacity,
             progress=update,
         )
-    summary = summarise(results)
+    summary = summarise_with_intervals(results)
     if out is not None:
         write_frame(results, out)
     with clock.stage("tracking"):

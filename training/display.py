@@ -14,7 +14,7 @@ from rich import box
 from rich.table import Table
 
 from forecasting import registry
-from forecasting.backtest import KIND
+from forecasting.backtest import INTERVAL_COLUMNS, KIND
 from forecasting.promotion import PromotionDecision
 from forecasting.schema import (
     BACKLOG,
@@ -38,8 +38,13 @@ from training import console
 if TYPE_CHECKING:
     from forecasting.whatif import GoalSeekResult, ScenarioResult
 
-# Files not yet finished are in the logged summary; the terminal shows what fits 80 columns.
-_HIDDEN = ("n_censored", "coverage_p50")
+# Files not yet finished and the bounds over origins are in the logged summary; the terminal
+# shows what fits 80 columns.
+_HIDDEN = (
+    "n_censored",
+    "coverage_p50",
+    *INTERVAL_COLUMNS,
+)
 _HEADERS = {
     "mae_p50": "MAE P50 days",
     "pinball": "pinball",

@@ -10,7 +10,7 @@ from time import perf_counter
 import polars as pl
 
 from forecasting import tracking
-from forecasting.backtest import BASELINE, KIND, METRICS, MODEL
+from forecasting.backtest import BASELINE, INTERVAL_COLUMNS, KIND, METRICS, MODEL
 from forecasting.errors import DelaiError
 from forecasting.quarantine import QuarantineReport
 from forecasting.scores import weighted_pinball
@@ -18,7 +18,11 @@ from training.plots import backtest_figures
 
 # The baseline and the two models every backtest compares; a training adds its candidates.
 BACKTEST_MODELS = (BASELINE, "kaplan_meier", "queue_projection")
-SUMMARY_METRICS = (*METRICS, "mae_ratio")
+SUMMARY_METRICS = (
+    *METRICS,
+    "mae_ratio",
+    *INTERVAL_COLUMNS,
+)
 # `progress(description)` gives a context whose value is `update(done, total)`.
 Progress = Callable[[str], AbstractContextManager[Callable[[int, int], None]]]
 

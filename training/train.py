@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 
 from forecasting import registry, tracking
-from forecasting.backtest import aggregate, backtest_predictions, summarise
+from forecasting.backtest import aggregate, backtest_predictions, summarise_with_intervals
 from forecasting.capacity import plan_summary
 from forecasting.forecaster import Forecaster
 from forecasting.models import MODELS
@@ -94,7 +94,7 @@ def train(
             backtest_predictions=predictions,
         )
         scored = pl.concat([results, chosen_rows(results, forecaster)], how="vertical_relaxed")
-        summary = summarise(scored)
+        summary = summarise_with_intervals(scored)
         ratio = pinball_ratio(scored, FORECASTER)
     with clock.stage("tracking"):
         tracking.configure_tracking(settings, experiment or tracking.DEFAULT_EXPERIMENT)

@@ -9,11 +9,13 @@ import pytest
 
 from forecasting.backtest import (
     ACTUAL_DAYS,
+    BASELINE,
     JUDGED,
     KIND,
     MODEL,
     OPEN_DAYS,
     aggregate,
+    origin_intervals,
     request_sets,
     score_rows,
     summarise,
@@ -81,6 +83,49 @@ def test_summaries_weigh_coverage_by_the_files_it_judged() -> None:
     # Four judged files, two of them within P80; MAE over the three completed: (10+30+10)/3.
     assert table.item(0, "coverage_p80") == pytest.approx(2 / 4)
     assert table.item(0, "mae_p50") == pytest.approx(50 / 3)
+
+
+def _at(frame: pl.DataFrame, day: date, model: str = "m") -> pl.DataFrame:
+    return frame.with_columns(pl.lit(day).alias(AS_OF), pl.lit(model).alias(MODEL))
+
+
+def test_origin_intervals_collapse_when_every_origin_agrees() -> None:
+    same = [_at(rows([20, 40], [None, None], p80=30.0), date(2025, 3, d)) for d in (1, 8, 15)]
+    results = aggregate(pl.concat(same))
+    interval = origin_intervals(results).row(0, named=True)
+    point = summarise(results).item(0, "coverage_p80")
+    assert interval["coverage_p80_lo"] == pytest.approx(point)
+    assert interval["coverage_p80_hi"] == pytest.approx(point)
+
+
+def test_origin_intervals_span_origins_that_disagree() -> None:
+    # One origin's files all within their P80, the other's all past it: the point is 0.5.
+    covered = _at(rows([20, 20], [None, None], p80=30.0), date(2025, 3, 1))
+    missed = _at(rows([40, 40], [None, None], p80=30.0), date(2025, 3, 8))
+    results = aggregate(pl.concat([covered, missed]))
+    interval = origin_intervals(results, level=0.8).row(0, named=True)
+    assert interval["coverage_p80_lo"] < 0.5 < interval["coverage_p80_hi"]
+    assert 0.0 <= interval["coverage_p80_lo"] and interval["coverage_p80_hi"] <= 1.0
+    assert origin_intervals(results, level=0.8).equals(origin_intervals(results, level=0.8))
+
+
+def test_origin_intervals_resample_the_baseline_on_the_same_origins() -> None:
+    # At every origin the model errs twice as much as the baseline, though origins differ 10-fold:
+    # drawn on the same origins, the ratio is 2 in every resample.
+    parts = []
+    for day, scale in ((date(2025, 3, 1), 1), (date(2025, 3, 8), 10), (date(2025, 3, 15), 4)):
+        parts.append(_at(rows([10 + 2 * scale], [None], p80=30.0), day))
+        parts.append(_at(rows([10 + scale], [None], p80=30.0), day, model=BASELINE))
+    interval = origin_intervals(aggregate(pl.concat(parts)))
+    model = interval.filter(pl.col(MODEL) == "m").row(0, named=True)
+    assert model["mae_ratio_lo"] == pytest.approx(2.0)
+    assert model["mae_ratio_hi"] == pytest.approx(2.0)
+
+
+def test_origin_intervals_refuse_a_level_outside_zero_one() -> None:
+    results = aggregate(rows([20], [None], p80=30.0))
+    with pytest.raises(ValueError, match=r"`level` must be within \(0, 1\), got 90"):
+        origin_intervals(results, level=90)
 
 
 def _files(

@@ -84,6 +84,10 @@ def test_training_logs_metrics_params_and_artifacts(trained: Trained, tiny_data:
         for kind in ("new", "open"):
             for name in ("mae_p50", "pinball", "coverage_p80", "coverage_p90", "mae_ratio"):
                 assert f"{model}.{kind}.{name}" in metrics
+    # How far each figure could move with other origins, around the figure itself.
+    for kind in ("new", "open"):
+        low, high = (metrics[f"forecaster.{kind}.coverage_p80_{end}"] for end in ("lo", "hi"))
+        assert low <= metrics[f"forecaster.{kind}.coverage_p80"] <= high
     assert metrics["applications.quarantined"] == tiny_data.quarantined
     assert params["data"] == "applications.parquet" and params["as_of"] == "2025-03-31"
     assert params["origins"] == "2"
