@@ -15,6 +15,10 @@ and staffing then, and a waiting file's age):
 - `peers`: the median outcome of the other files of its group, as if every other file's fate were
   known at the origin. No forecaster knows that; it shows what peers' outcomes would be worth.
 
+The last rows add what the contract does not carry but a "where is my file" page could: the
+file's current step, the activity of its last event by the origin in the log (`--steps`). They
+show what such a field would be worth to waiting files, and are not a bound on today's models.
+
 A waiting file's answer is never earlier than the day after the origin, as delai's. Files with no
 completion in the data are left out, as they are from the MAE in `make bench-accuracy`. Ratios are
 to the published method's MAE on the same files. Nothing is hard-coded: every figure is measured
@@ -35,7 +39,18 @@ import polars as pl
 
 from experiments.bench_accuracy import REAL, factories, real
 from forecasting.backtest import ACTUAL_DAYS, BASELINE, KIND, MODEL, backtest_predictions
-from forecasting.schema import AS_OF, QUANTILE_DAYS, SEGMENT, SUBMITTED_ON
+from forecasting.eventlog import SCOPE_SEPARATOR, read_events
+from forecasting.real_logs import REAL_LOGS
+from forecasting.schema import (
+    APPLICATION_ID,
+    AS_OF,
+    CLOSED_AT,
+    COMPLETED_AT,
+    QUANTILE_DAYS,
+    SEGMENT,
+    SUBMITTED_AT,
+    SUBMITTED_ON,
+)
 
 P50 = QUANTILE_DAYS[0]
 AGE = "age_days"
@@ -102,39 +117,122 @@ def bounds(predictions: pl.DataFrame, origins: list[date]) -> pl.DataFrame:
         .with_columns((pl.col(AS_OF) - pl.col(SUBMITTED_ON)).dt.total_days().alias(AGE))
         .with_columns(pl.col(ACTUAL_DAYS).cast(pl.Float64))
     )
+    parts = [
+        _ratios(files.filter(pl.col(KIND) == kind), kind, groups)
+        for kind, groups in (("new", NEW_GROUPS), ("open", OPEN_GROUPS))
+    ]
+    return pl.concat([p for p in parts if not p.is_empty()])
+
+
+def _ratios(files: pl.DataFrame, kind: str, groups: dict[str, list[str | pl.Expr]]) -> pl.DataFrame:
+    """Per grouping, the published MAE on `files` and the hindsight answers' ratios to it."""
+    if files.is_empty():
+        return pl.DataFrame()
+    actual = files.get_column(ACTUAL_DAYS)
+    published_error = (files.get_column(P50) - actual).abs()
     rows = []
-    for kind, groups in (("new", NEW_GROUPS), ("open", OPEN_GROUPS)):
-        own_kind = files.filter(pl.col(KIND) == kind)
-        if own_kind.is_empty():
-            continue
-        actual = own_kind.get_column(ACTUAL_DAYS)
-        published = float((own_kind.get_column(P50) - actual).abs().mean())  # type: ignore[arg-type]
-        for label, keys in groups.items():
-            ratios = {}
-            for name, own in (("best", True), ("peers", False)):
-                answer = hindsight(own_kind, keys, own=own)
-                error = (answer - actual).abs()
-                known = answer.is_not_nan()
-                # A lone file has no peers: its published error stands in the ratio's both sides.
-                ratios[name] = float(error.filter(known).sum()) / float(
-                    (own_kind.get_column(P50) - actual).abs().filter(known).sum()
-                )
-            rows.append(
-                {
-                    KIND: kind,
-                    "grouped by": label,
-                    "files": own_kind.height,
-                    "published_mae": published,
-                    "best_ratio": ratios["best"],
-                    "peers_ratio": ratios["peers"],
-                }
+    for label, keys in groups.items():
+        ratios = {}
+        for name, own in (("best", True), ("peers", False)):
+            answer = hindsight(files, keys, own=own)
+            # A lone file has no peers: it is left out of both sides of the ratio.
+            known = answer.is_not_nan()
+            ratios[name] = float((answer - actual).abs().filter(known).sum()) / float(
+                published_error.filter(known).sum()
             )
+        rows.append(
+            {
+                KIND: kind,
+                "grouped by": label,
+                "files": files.height,
+                "published_mae": float(published_error.mean()),  # type: ignore[arg-type]
+                "best_ratio": ratios["best"],
+                "peers_ratio": ratios["peers"],
+            }
+        )
     return pl.DataFrame(rows)
+
+
+STEP = "step"
+
+
+def open_files_with_steps(name: str, root: Path, origins: list[date]) -> pl.DataFrame:
+    """Files open at each origin with their outcome, age and current step (the activity of the
+    case's last event by the origin), from the log itself."""
+    log = REAL_LOGS[name]
+    mapping = log.mapping
+    key = pl.concat_str(
+        [pl.col(c).cast(pl.String) for c in (*mapping.case_scope, mapping.case_id)],
+        separator=SCOPE_SEPARATOR,
+    )
+    events = (
+        read_events(root / log.path, mapping)
+        .select(
+            key.alias(APPLICATION_ID),
+            pl.col(mapping.activity).cast(pl.String).alias(STEP),
+            pl.col(mapping.timestamp).dt.convert_time_zone(mapping.timezone).dt.date().alias("day"),
+        )
+        .collect()
+        .sort("day", maintain_order=True)
+    )
+    apps = log.applications(root).collect()
+    local_day = {c: pl.col(c).dt.date() for c in (SUBMITTED_AT, COMPLETED_AT, CLOSED_AT)}
+    apps = apps.select(APPLICATION_ID, *SEGMENT, **local_day)
+    parts = []
+    for origin in origins:
+        open_then = apps.filter(
+            pl.col(SUBMITTED_AT) <= origin,
+            pl.col(COMPLETED_AT).is_null() | (pl.col(COMPLETED_AT) > origin),
+            pl.col(CLOSED_AT).is_null() | (pl.col(CLOSED_AT) > origin),
+            pl.col(COMPLETED_AT).is_not_null(),
+        )
+        steps = (
+            events.filter(pl.col("day") <= origin).group_by(APPLICATION_ID).agg(pl.col(STEP).last())
+        )
+        parts.append(
+            open_then.join(steps, on=APPLICATION_ID, how="left").with_columns(
+                pl.lit(origin).alias(AS_OF)
+            )
+        )
+    return (
+        pl.concat(parts)
+        .with_columns(
+            (pl.col(COMPLETED_AT) - pl.col(SUBMITTED_AT)).dt.total_days().alias(ACTUAL_DAYS),
+            (pl.col(AS_OF) - pl.col(SUBMITTED_AT)).dt.total_days().alias(AGE),
+            pl.col(SUBMITTED_AT).alias(SUBMITTED_ON),
+            pl.lit("open").alias(KIND),
+        )
+        .drop(APPLICATION_ID)
+    )
+
+
+def step_bounds(files: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataFrame:
+    """`bounds` for waiting files grouped with their current step, on the published method's
+    answers to the same files (matched by origin, segment and submission day)."""
+    published = (
+        predictions.filter(pl.col(MODEL) == BASELINE, pl.col(KIND) == "open")
+        .select(AS_OF, *SEGMENT, SUBMITTED_ON, P50)
+        .unique(subset=[AS_OF, *SEGMENT, SUBMITTED_ON])
+    )
+    answered = files.join(published, on=[AS_OF, *SEGMENT, SUBMITTED_ON], how="inner")
+    groups: dict[str, list[str | pl.Expr]] = {
+        "origin, segment, step": [AS_OF, *SEGMENT, STEP],
+        "origin, segment, step, age in weeks": [
+            AS_OF,
+            *SEGMENT,
+            STEP,
+            (pl.col(AGE) // 7).alias("age_weeks"),
+        ],
+    }
+    return _ratios(answered.with_columns(pl.col(ACTUAL_DAYS).cast(pl.Float64)), "open", groups)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated log names")
+    parser.add_argument(
+        "--steps", action="store_true", help="also group waiting files by their current step"
+    )
     args = parser.parse_args()
     root = Path(
         os.environ.get(
@@ -150,7 +248,11 @@ def main() -> None:
         predictions = backtest_predictions(
             data.applications, factories(data.country, [BASELINE]), data.origins
         )
-        table = bounds(predictions, data.origins).with_columns(pl.lit(name).alias("log"))
+        table = bounds(predictions, data.origins)
+        if args.steps:
+            files = open_files_with_steps(name, root, data.origins)
+            table = pl.concat([table, step_bounds(files, predictions)])
+        table = table.with_columns(pl.lit(name).alias("log"))
         with pl.Config(
             tbl_rows=50, tbl_width_chars=160, float_precision=2, tbl_hide_column_data_types=True
         ):

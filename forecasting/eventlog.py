@@ -50,7 +50,8 @@ _DELIVERED: Final = "__delivered"
 _CLOSED: Final = "__closed"
 _LAST: Final = "__last"
 _LOG_END: Final = "__log_end"
-_SCOPE_SEPARATOR: Final = "/"
+# Joins a case's scope columns and id into one application id.
+SCOPE_SEPARATOR: Final = "/"
 _UTC: Final = "UTC"
 _UTC_TIME: Final = pl.Datetime("us", _UTC)
 
@@ -218,7 +219,7 @@ def _endings(mapping: EventLogMapping) -> list[pl.Expr]:
 
 def _case_key(mapping: EventLogMapping) -> pl.Expr:
     parts = [pl.col(column).cast(pl.String) for column in (*mapping.case_scope, mapping.case_id)]
-    return pl.concat_str(parts, separator=_SCOPE_SEPARATOR) if mapping.case_scope else parts[0]
+    return pl.concat_str(parts, separator=SCOPE_SEPARATOR) if mapping.case_scope else parts[0]
 
 
 def _first_of(
