@@ -37,7 +37,7 @@ from training.runs import (
 )
 
 # BoostedQuantiles joined once a million applications still trained within 5 minutes with it
-# (measured: 173 s wall on 2 cores, README "How accurate is it?").
+# (measured: 173 s wall on 2 cores when it joined; docs/accuracy.md, "Speed", has the latest).
 DEFAULT_CANDIDATES = ("queue_projection", "kaplan_meier", "boosted_quantiles")
 
 
