@@ -59,7 +59,9 @@ def segment_histories(
     applications: pl.DataFrame, today: int, *, country: str, first_day: int, survival_days: int
 ) -> dict[Segment, SegmentHistory]:
     """Each segment's files from `first_day`, ready to be described at any day up to `today`."""
-    queue = QueueProjection(country=country)
+    # The reach itself, without the handling floor: the boosted model learns handling from its
+    # other inputs, and was measured on this feature.
+    queue = QueueProjection(country=country, handling_quantile=None)
     files = applications.select(*SEGMENT, SUBMITTED_ON, COMPLETED_ON)
     return {
         key: SegmentHistory(

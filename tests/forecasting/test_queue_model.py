@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import polars as pl
 import pytest
 
 from forecasting.asof import as_known_at
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models import QueueProjection
 from forecasting.models.base import MAX_DAYS_AHEAD
-from forecasting.models.queue_model import _project
-from forecasting.schema import DEFAULT_PRIORITY, PRIORITY
+from forecasting.models.queue_model import _project, _Segment, _segment, _State
+from forecasting.schema import (
+    CHANNEL,
+    COMPLETED_ON,
+    DEFAULT_PRIORITY,
+    PRIORITY,
+    REGION,
+    SERVICE,
+    SUBMITTED_ON,
+)
 
 SEGMENT = ("passport_adult", "online", "ON")
 
@@ -71,3 +80,45 @@ def test_a_file_waiting_for_years_is_still_projected_ahead_of_its_wait(known) ->
     projected, elapsed = _project(segment, today - waited, today)
     np.testing.assert_array_equal(elapsed, waited)
     assert np.all(projected > waited) and np.all(projected - waited <= 5 * 365)
+
+
+def _empty_queue(handling: float) -> _Segment:
+    """A segment with no one in line and ample capacity: the queue reaches any file at once."""
+    state = _State(
+        day=0,
+        open_sorted=np.array([], dtype=np.int64),
+        throughput=1e6,
+        intake=0.0,
+        scale=1.0,
+        handling=handling,
+    )
+    return _segment(state, np.full(400, 1e6), np.zeros(400))
+
+
+def test_a_file_reached_at_once_still_takes_its_handling() -> None:
+    # New files (submitted 1 and 5 days on) and waiting ones (3 and 20 days already).
+    submitted = np.array([1, 5, -3, -20])
+    projected, waited = _project(_empty_queue(12.0), submitted, 0)
+    # Days from submission: the handling, or one day beyond the wait when that is longer.
+    np.testing.assert_array_equal(projected, [12.0, 12.0, 12.0, 21.0])
+    np.testing.assert_array_equal(waited, [-1, -1, 3, 20])
+    unfloored, _ = _project(_empty_queue(0.0), submitted, 0)
+    np.testing.assert_array_equal(unfloored, [0.0, 0.0, 4.0, 21.0])
+
+
+def test_the_handling_is_a_low_quantile_of_recent_processing_times(known) -> None:
+    data, as_of = known
+    one = data.filter(
+        (pl.col(SERVICE) == SEGMENT[0])
+        & (pl.col(CHANNEL) == SEGMENT[1])
+        & (pl.col(REGION) == SEGMENT[2])
+        & (pl.col(PRIORITY) == DEFAULT_PRIORITY)
+    )
+    recent = one.filter(pl.col(COMPLETED_ON) > as_of - timedelta(days=180))
+    took = (recent.get_column(COMPLETED_ON) - recent.get_column(SUBMITTED_ON)).dt.total_days()
+    for quantile in (0.1, 0.25):
+        model = QueueProjection(calibration_origins=2, handling_quantile=quantile)
+        state = model.fit(data, as_of=as_of).segments_state_[SEGMENT].state
+        assert state.handling == pytest.approx(float(np.quantile(took.to_numpy(), quantile)))
+    off = QueueProjection(calibration_origins=2, handling_quantile=None).fit(data, as_of=as_of)
+    assert off.segments_state_[SEGMENT].state.handling == 0.0
