@@ -193,3 +193,35 @@ def test_the_baseline_pickles_and_answers_the_same(planning_world: PlanningWorld
         run_scenario(copy, scenario, n_paths=5).weekly,
         run_scenario(planning_world.baseline, scenario, n_paths=5).weekly,
     )
+
+
+def test_the_baseline_reads_error_ratios_learned_on_the_bare_queue(small_world) -> None:
+    """The served projection floors its waits at the handling; the what-if's delay stage models
+    handling itself, so its ratios come from a projection without the floor."""
+    from forecasting.asof import as_known_at
+    from forecasting.models import QueueProjection
+    from forecasting.whatif import build_planning_baseline
+
+    applications, end = small_world
+    as_of = end - timedelta(days=45)
+    known = as_known_at(applications.lazy(), as_of).collect()
+    served = QueueProjection(calibration_origins=4).fit(known, as_of=as_of)
+    bare = QueueProjection(calibration_origins=4, handling_quantile=None).fit(known, as_of=as_of)
+    # The floor changes what the served model learned, so the test can tell which was read.
+    assert served.handling_quantile is not None
+    assert any(
+        not np.array_equal(served.residuals_[k].surv, bare.residuals_[k].surv)
+        or not np.array_equal(served.residuals_[k].times, bare.residuals_[k].times)
+        for k in served.residuals_
+    )
+    with_bare = build_planning_baseline(known, as_of=as_of, queue_model=bare, n_paths=4)
+    refitted = build_planning_baseline(known, as_of=as_of, queue_model=served, n_paths=4)
+    reference = build_planning_baseline(
+        known,
+        as_of=as_of,
+        queue_model=QueueProjection(handling_quantile=None).fit(known, as_of=as_of),
+        n_paths=4,
+    )
+    # Passed the bare model, the baseline uses it; passed the served one, it refits a bare one.
+    assert not np.allclose(with_bare.ratio_quantiles, reference.ratio_quantiles)
+    np.testing.assert_allclose(refitted.ratio_quantiles, reference.ratio_quantiles)
