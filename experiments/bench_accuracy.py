@@ -85,6 +85,12 @@ class DataSet:
     capacity: pl.DataFrame | None = None
 
 
+def shared_data_root() -> Path:
+    """The real logs' folder: DELAI_SHARED_DATA, else ../shared/data beside the checkout."""
+    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    return Path(os.environ.get("DELAI_SHARED_DATA", default))
+
+
 def factories(country: str, names: list[str]) -> dict[str, Callable[[], ProcessingTimeModel]]:
     made: dict[str, Callable[[], ProcessingTimeModel]] = {}
     for name, cls in MODELS.items():
@@ -211,11 +217,7 @@ def main() -> None:
         "(empty it after changing a model or the scale)",
     )
     args = parser.parse_args()
-    root = Path(
-        os.environ.get(
-            "DELAI_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-        )
-    )
+    root = shared_data_root()
     wanted = [s for s in args.only.split(",") if s]
     candidates = [c for c in args.candidates.split(",") if c]
     # The baseline is always run: every ratio is to it.

@@ -29,7 +29,6 @@ when absent).
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from experiments.bench_accuracy import REAL, factories, real
+from experiments.bench_accuracy import REAL, factories, real, shared_data_root
 from forecasting.backtest import ACTUAL_DAYS, BASELINE, KIND, MODEL, backtest_predictions
 from forecasting.eventlog import SCOPE_SEPARATOR, read_events
 from forecasting.real_logs import REAL_LOGS
@@ -93,8 +92,7 @@ def hindsight(files: pl.DataFrame, keys: list[str | pl.Expr], *, own: bool) -> p
     if own:
         answer = indexed.select(pl.col(ACTUAL_DAYS).median().over("_group")).to_series()
     else:
-        answer = pl.Series(np.full(files.height, np.nan))
-        values = answer.to_numpy().copy()
+        values = np.full(files.height, np.nan)
         for part in indexed.partition_by("_group"):
             rows = part.get_column("_row").to_numpy()
             values[rows] = _peer_medians(part.get_column(ACTUAL_DAYS).to_numpy().astype(float))
@@ -234,11 +232,7 @@ def main() -> None:
         "--steps", action="store_true", help="also group waiting files by their current step"
     )
     args = parser.parse_args()
-    root = Path(
-        os.environ.get(
-            "DELAI_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-        )
-    )
+    root = shared_data_root()
     if not root.is_dir():
         print(f"real logs skipped: {root} is absent (set DELAI_SHARED_DATA)")
         return

@@ -12,13 +12,11 @@ the reference of every ratio. Nothing is hard-coded: every figure is measured in
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
-from pathlib import Path
 
 import polars as pl
 
-from experiments.bench_accuracy import real, with_completed_coverage
+from experiments.bench_accuracy import real, shared_data_root, with_completed_coverage
 from forecasting.asof import as_known_at, history_at
 from forecasting.backtest import AS_OF, BASELINE, MODEL, aggregate, request_sets, summarise
 from forecasting.models import KaplanMeier, PublishedPercentile
@@ -80,11 +78,7 @@ def predictions(applications: pl.DataFrame, origins: list[date]) -> pl.DataFrame
 
 
 def main() -> None:
-    root = Path(
-        os.environ.get(
-            "DELAI_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-        )
-    )
+    root = shared_data_root()
     if not root.is_dir():
         print(f"real logs skipped: {root} is absent (set DELAI_SHARED_DATA)")
         return

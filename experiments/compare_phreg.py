@@ -15,7 +15,6 @@ hard-coded: every figure is measured in the run.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from experiments.bench_accuracy import (
     DataSet,
     factories,
     real,
+    shared_data_root,
     simulated,
     with_completed_coverage,
 )
@@ -105,11 +105,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3, help="simulator scale")
     parser.add_argument("--only", default="", help="comma-separated data set prefixes")
     args = parser.parse_args()
-    root = Path(
-        os.environ.get(
-            "DELAI_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-        )
-    )
+    root = shared_data_root()
     sets = data_sets(args.scale, root, [w for w in args.only.split(",") if w])
     tables = []
     for source in dict.fromkeys(s.source for s in sets):
