@@ -316,21 +316,27 @@ def origin_intervals(
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(bottom > 0, top / bottom, np.nan)
 
+    def mae(part: pl.DataFrame) -> npt.NDArray[np.float64]:
+        return ratio(resampled(part, "_error"), resampled(part, "n"))
+
+    # A kind without baseline rows has no ratio: NaN in every draw.
+    base_mae = {
+        kind: mae(part)
+        for (kind,), part in per_origin.filter(pl.col(MODEL) == BASELINE).group_by(KIND)
+    }
     tail = (1.0 - level) / 2.0
     rows = []
     for (model, kind), part in per_origin.group_by(MODEL, KIND):
-        base = per_origin.filter((pl.col(MODEL) == BASELINE) & (pl.col(KIND) == kind))
-        mae = ratio(resampled(part, "_error"), resampled(part, "n"))
-        base_mae = ratio(resampled(base, "_error"), resampled(base, "n"))
         bounds = {
-            "mae_ratio": ratio(mae, base_mae) if not base.is_empty() else np.full(draws, np.nan),
+            "mae_ratio": ratio(mae(part), base_mae.get(kind, np.full(draws, np.nan))),
             "coverage_p80": ratio(resampled(part, "_hits"), resampled(part, judged)),
         }
         row: dict[str, object] = {MODEL: model, KIND: kind}
         for name, values in bounds.items():
             finite = values[np.isfinite(values)]
-            low, high = np.quantile(finite, [tail, 1.0 - tail]) if finite.size else (None, None)
-            row[f"{name}_lo"], row[f"{name}_hi"] = _float(low), _float(high)
+            if finite.size:
+                low, high = np.quantile(finite, [tail, 1.0 - tail])
+                row[f"{name}_lo"], row[f"{name}_hi"] = float(low), float(high)
         rows.append(row)
     return pl.DataFrame(rows, schema=schema).sort(MODEL, KIND)
 
@@ -338,10 +344,6 @@ def origin_intervals(
 def summarise_with_intervals(results: pl.DataFrame) -> pl.DataFrame:
     """`summarise` per model and request kind, with `origin_intervals`' bounds beside each."""
     return summarise(results).join(origin_intervals(results), on=[MODEL, KIND], how="left")
-
-
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def weekly_origins(start: date, end: date, step_days: int = 7) -> list[date]:

@@ -10,6 +10,7 @@ the calibration asks again at every origin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -130,3 +131,21 @@ def capacity_ratio(
         return None
     future = table[LEVEL_DAYS:] / level
     return np.where(np.isfinite(future), np.clip(future, *RATIO_BOUNDS), 1.0)
+
+
+def planned_capacity(
+    capacity: _F,
+    plan: SegmentPlan | None,
+    day: int,
+    business: Callable[[int, int], _B],
+    *,
+    undated_plans: bool = False,
+) -> _F:
+    """`capacity` on days day + 1 .. day + its length, scaled by the plan as known on `day`
+    relative to its recent level; unchanged where nothing is planned. `business(start, stop)`
+    tells which days from `start` to `stop - 1` are worked."""
+    if plan is None:
+        return capacity
+    recent = business(day - LEVEL_DAYS + 1, day + 1)
+    ratio = capacity_ratio(plan, day, recent, capacity.size, undated_plans=undated_plans)
+    return capacity if ratio is None else capacity * ratio

@@ -31,10 +31,9 @@ from forecasting.dates import epoch_day, from_epoch_day
 from forecasting.intake import MEAN, IntakeForecaster, daily_arrivals
 from forecasting.models.base import MAX_DAYS_AHEAD, ProcessingTimeModel, Segment, segment_groups
 from forecasting.models.capacity_plan import (
-    LEVEL_DAYS,
     SegmentPlan,
-    capacity_ratio,
     plan_for,
+    planned_capacity,
     segment_plans,
 )
 from forecasting.queue import fifo_positions, reach_offsets
@@ -230,12 +229,12 @@ class QueueProjection(ProcessingTimeModel):
         open_sorted = np.sort(history.submitted[known & ~done_by & fresh])
         throughput = self._throughput(history, day, done_by)
         arrived = np.count_nonzero(known & (history.submitted > day - self.intake_days))
-        recent = history.completed[done_by & (history.completed > day - 180)]
-        recent_sub = history.submitted[done_by & (history.completed > day - 180)]
-        scale = float(np.median(recent - recent_sub)) if recent.size else 7.0
+        recent = done_by & (history.completed > day - 180)
+        took = history.completed[recent] - history.submitted[recent]
+        scale = float(np.median(took)) if took.size else 7.0
         handling = (
-            float(np.quantile(recent - recent_sub, self.handling_quantile))
-            if self.handling_quantile is not None and recent.size
+            float(np.quantile(took, self.handling_quantile))
+            if self.handling_quantile is not None and took.size
             else 0.0
         )
         return _State(
@@ -270,28 +269,6 @@ class QueueProjection(ProcessingTimeModel):
         pace = float(np.median(working)) if working.size else 0.0
         return max(pace, self.norm_floor * norm)
 
-    def _with_plan(
-        self,
-        capacity: _F,
-        plan: SegmentPlan | None,
-        history: _History,
-        day: int,
-        *,
-        undated_plans: bool = False,
-    ) -> _F:
-        """`capacity` on the days after `day`, scaled by the plan as known on `day` relative to
-        its recent level; unchanged where nothing is planned."""
-        if plan is None:
-            return capacity
-        ratio = capacity_ratio(
-            plan,
-            day,
-            history.business(day - LEVEL_DAYS + 1, day + 1),
-            self.horizon_days,
-            undated_plans=undated_plans,
-        )
-        return capacity if ratio is None else capacity * ratio
-
     def _forward(
         self,
         state: _State,
@@ -313,8 +290,12 @@ class QueueProjection(ProcessingTimeModel):
             days = min(forecast.size, self.horizon_days)
             intake[:days] = forecast[:days]
         # At the as-of day a table row without `planned_on` is the plan as it stands.
-        capacity = self._with_plan(
-            state.throughput * business, plan, history, epoch_day(as_of), undated_plans=True
+        capacity = planned_capacity(
+            state.throughput * business,
+            plan,
+            epoch_day(as_of),
+            history.business,
+            undated_plans=True,
         )
         return _segment(state, capacity, intake)
 
@@ -352,7 +333,7 @@ class QueueProjection(ProcessingTimeModel):
             pace = state.throughput * history.business(
                 origin + 1, origin + 1 + self.horizon_days
             ).astype(float)
-            capacity = self._with_plan(pace, plan, history, origin)
+            capacity = planned_capacity(pace, plan, origin, history.business)
             segment = _segment(state, capacity, np.full(self.horizon_days, state.intake))
             known = history.submitted <= origin
             was_open = (
